@@ -1,0 +1,405 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The fork machinery: the series applies, the build is reproducible and refuses
+bad input by name, the version identifies the series, export does not churn."""
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tarfile
+import zipfile
+
+from packaging.version import Version
+import pytest
+
+from conftest import committed_files
+import fork
+
+SERIES = fork.read_series()
+
+
+def run(cmd, cwd=None, env=None):
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True)
+
+
+def build_wheel(src, out, env=None, isolated=False):
+    """``pip wheel`` of a checkout; returns (process, wheel paths)."""
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out)]
+    if not isolated:
+        cmd.append("--no-build-isolation")
+    proc = run(cmd + [str(src)], env=env)
+    wheels = sorted(str(p) for p in out.glob("*.whl")) if out.exists() else []
+    return proc, wheels
+
+
+def offline_env(tmp_path, **extra):
+    """pip with no index, no configuration and an empty sdist cache."""
+    env = {
+        "PIP_CONFIG_FILE": os.devnull,
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": "",
+        "NUMPYRO_FORK_CACHE": str(tmp_path / "empty-cache"),
+        "NUMPYRO_FORK_SDIST": "",
+    }
+    env.update(extra)
+    return env
+
+
+def sdist_members(sdist):
+    """{relative path: sha256} of the upstream sdist's files."""
+    cfg = fork.config()
+    prefix = "{}-{}/".format(cfg["name"], cfg["version"])
+    out = {}
+    with tarfile.open(sdist) as tar:
+        for m in tar.getmembers():
+            if m.isfile():
+                data = tar.extractfile(m).read()
+                out[m.name[len(prefix) :]] = hashlib.sha256(data).hexdigest()
+    return out
+
+
+# ----------------------------------------------------------------------- repository
+
+
+def test_no_upstream_file_committed(sdist):
+    upstream = sdist_members(sdist)
+    files = committed_files()
+    assert files, "git ls-files found nothing"
+    for path in files:
+        top = path.split("/")[0]
+        assert top not in ("numpyro", "test"), path
+        if path == "LICENSE":  # the Apache-2.0 text, shared by every Apache project
+            continue
+        with open(os.path.join(fork.ROOT, path), "rb") as f:
+            digest = hashlib.sha256(f.read()).hexdigest()
+        assert digest not in upstream.values(), "{} is a copy of an upstream file".format(
+            path
+        )
+
+
+def test_series_names_and_messages():
+    for i, name in enumerate(SERIES, 1):
+        assert re.fullmatch(r"{:04d}-[a-z0-9-]+\.patch".format(i), name), name
+        with open(os.path.join(fork.PATCHES, name)) as f:
+            text = f.read()
+        assert text.startswith("From 0000000000000000000000000000000000000000 "), name
+        subject = re.search(r"^Subject: \[PATCH\] (.+)$", text, re.M)
+        assert subject, name
+        message = text.split("\n---\n", 1)[0]
+        # a pull-request description: a body, and the upstream issue it answers
+        assert len(message.split("\n\n", 1)[-1]) > 200, name
+        assert re.search(r"pyro-ppl/numpyro#\d+|issue #\d+", message), name
+
+
+# ----------------------------------------------------------------------- series
+
+
+def test_series_applies_one_commit_per_patch(tmp_path, sdist):
+    dest = str(tmp_path / "tree")
+    fork._materialize(dest)
+    log = fork.git(dest, "log", "--format=%s", "{}..HEAD".format(fork.BASE_TAG))
+    assert len(log.stdout.splitlines()) == len(SERIES)
+    notes = [
+        fork.git(dest, "notes", "show", sha).stdout.strip()
+        for sha in fork.git(
+            dest, "rev-list", "--reverse", "{}..HEAD".format(fork.BASE_TAG)
+        ).stdout.split()
+    ]
+    assert notes == [fork._patch_slug(n) for n in SERIES]
+    # every prefix of the series leaves byte-compilable sources
+    shas = fork.git(
+        dest, "rev-list", "--reverse", "{}..HEAD".format(fork.BASE_TAG)
+    ).stdout.split()
+    for sha in [fork.BASE_TAG] + shas:
+        fork.git(dest, "checkout", "-q", sha)
+        proc = run([sys.executable, "-m", "compileall", "-q", "numpyro", "test"], cwd=dest)
+        assert proc.returncode == 0, (sha, proc.stdout + proc.stderr)
+
+
+def test_export_is_byte_identical(tmp_path, sdist):
+    dest = str(tmp_path / "tree")
+    fork._materialize(dest)
+    out = tmp_path / "exported"
+    fork._export(dest, str(out))
+    assert fork._dir_files(str(out)) == fork._dir_files(fork.PATCHES)
+
+
+def test_version_is_pep440_and_follows_series(tmp_path, checkout):
+    ver = Version(fork.version())
+    assert ver.public == fork.config()["version"]
+    assert ver.local.startswith("fork{}.".format(len(SERIES)))
+    assert str(ver) == fork.version()  # already normalized
+    patches = checkout / "patches"
+    with open(patches / "series", "a") as f:
+        f.write("# a comment changes nothing\n")
+    assert fork.version(str(patches)) == fork.version()
+    if SERIES:
+        path = patches / SERIES[0]
+        path.write_text(path.read_text().replace("\n---\n", "\nMore words.\n---\n", 1))
+        assert fork.version(str(patches)) != fork.version()
+
+
+def test_installed_version():
+    import importlib.metadata
+
+    import numpyro
+
+    assert numpyro.__version__ == fork.version()
+    assert importlib.metadata.version("numpyro") == fork.version()
+
+
+# ----------------------------------------------------------------------- build
+
+
+def test_wheel_is_reproducible_and_patched(tmp_path, checkout, sdist):
+    env = {"NUMPYRO_FORK_SDIST": sdist}
+    proc, first = build_wheel(checkout, tmp_path / "w1", env)
+    assert proc.returncode == 0, proc.stderr
+    # a second checkout elsewhere, built from scratch
+    other = tmp_path / "other"
+    shutil.copytree(checkout, other, ignore=shutil.ignore_patterns(".fork-build", "build"))
+    proc, second = build_wheel(other, tmp_path / "w2", env)
+    assert proc.returncode == 0, proc.stderr
+    assert len(first) == len(second) == 1
+    assert os.path.basename(first[0]) == "numpyro-{}-py3-none-any.whl".format(
+        fork.version()
+    )
+    with open(first[0], "rb") as f1, open(second[0], "rb") as f2:
+        assert f1.read() == f2.read()
+    # the wheel holds exactly the patched sources of the series
+    tree = str(tmp_path / "tree")
+    fork._materialize(tree)
+    fork._stamp_version(tree, fork.version())
+    with zipfile.ZipFile(first[0]) as whl:
+        names = [n for n in whl.namelist() if n.startswith("numpyro/")]
+        expected = []
+        for dirpath, _, filenames in os.walk(os.path.join(tree, "numpyro")):
+            for fn in filenames:
+                expected.append(os.path.relpath(os.path.join(dirpath, fn), tree))
+        assert sorted(names) == sorted(expected)
+        for name in names:
+            with open(os.path.join(tree, name), "rb") as f:
+                assert whl.read(name) == f.read(), name
+
+
+def test_offline_build_from_local_sdist(tmp_path, checkout, sdist):
+    proc, wheels = build_wheel(
+        checkout, tmp_path / "w", offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert len(wheels) == 1
+
+
+def test_offline_without_cache_is_refused(tmp_path, checkout):
+    proc, wheels = build_wheel(checkout, tmp_path / "w", offline_env(tmp_path))
+    assert proc.returncode != 0
+    assert not wheels
+    out = proc.stdout + proc.stderr
+    assert "could not download the numpyro 0.22.0 sdist" in out
+    assert "NUMPYRO_FORK_SDIST" in out
+
+
+def test_bad_checksum_is_refused(tmp_path, checkout, sdist):
+    bad = tmp_path / os.path.basename(sdist)
+    with open(sdist, "rb") as f:
+        data = bytearray(f.read())
+    data[len(data) // 2] ^= 0xFF
+    bad.write_bytes(bytes(data))
+    proc, wheels = build_wheel(
+        checkout, tmp_path / "w", offline_env(tmp_path, NUMPYRO_FORK_SDIST=str(bad))
+    )
+    assert proc.returncode != 0
+    assert not wheels
+    out = proc.stdout + proc.stderr
+    assert "sha256 mismatch for {}".format(bad) in out
+    assert fork.config()["sdist_sha256"] in out
+
+
+def test_corrupt_cache_is_fetched_again(tmp_path, monkeypatch, sdist):
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    (cache / os.path.basename(sdist)).write_bytes(b"not a tarball")
+    monkeypatch.setenv("NUMPYRO_FORK_CACHE", str(cache))
+    monkeypatch.delenv("NUMPYRO_FORK_SDIST", raising=False)
+    # with no index either, the corrupt entry must not be used
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    with pytest.raises(fork.ForkError, match="could not download"):
+        fork.upstream_sdist()
+    assert not (cache / os.path.basename(sdist)).exists()
+
+
+BROKEN = """\
+From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001
+From: Nobody <nobody@example.com>
+Date: Sat, 1 Jan 2000 00:00:00 +0000
+Subject: [PATCH] util: a change against code that is not there
+
+---
+ numpyro/util.py | 2 +-
+ 1 file changed, 1 insertion(+), 1 deletion(-)
+
+diff --git a/numpyro/util.py b/numpyro/util.py
+index 000000000000..111111111111 100644
+--- a/numpyro/util.py
++++ b/numpyro/util.py
+@@ -1,3 +1,3 @@
+ # no such line
+-# in numpyro/util.py
++# anywhere
+ # at all
+"""
+
+
+def test_patch_that_does_not_apply_is_named(tmp_path, checkout, sdist):
+    name = "{:04d}-broken.patch".format(len(SERIES) + 1)
+    (checkout / "patches" / name).write_text(BROKEN)
+    with open(checkout / "patches" / "series", "a") as f:
+        f.write(name + "\n")
+    proc, wheels = build_wheel(
+        checkout, tmp_path / "w", offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    )
+    assert proc.returncode != 0
+    assert not wheels
+    out = proc.stdout + proc.stderr
+    assert "patch {} (number {} in patches/series) does not apply".format(
+        name, len(SERIES) + 1
+    ) in out
+    assert "numpyro/util.py" in out
+    # nothing half-patched is left to be picked up by a later build
+    stages = checkout / ".fork-build"
+    assert not stages.exists() or not [p for p in stages.iterdir()]
+
+
+def test_git_url_install(tmp_path, checkout):
+    """`pip install "numpyro @ git+<url>"` from a clean clone, with pip's build
+    isolation (setuptools and pip come from the package index)."""
+    repo = tmp_path / "repo"
+    shutil.copytree(checkout, repo)
+    env = dict(fork._git_env(), GIT_AUTHOR_NAME="user", GIT_AUTHOR_EMAIL="u@example.com")
+    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fork"]):
+        proc = run(["git", "-C", str(repo), *args], env=env)
+        assert proc.returncode == 0, proc.stderr
+    target = tmp_path / "site"
+    proc = run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--no-deps",
+            "--target",
+            str(target),
+            "numpyro @ git+file://{}".format(repo),
+        ]
+    )
+    assert proc.returncode == 0, proc.stderr
+    (dist_info,) = target.glob("numpyro-*.dist-info")
+    assert dist_info.name == "numpyro-{}.dist-info".format(fork.version())
+    proc = run(
+        [sys.executable, "-c", "import numpyro.version as v; print(v.__version__)"],
+        env={"PYTHONPATH": str(target)},
+    )
+    assert proc.stdout.strip() == fork.version(), proc.stderr
+
+
+# ----------------------------------------------------------------------- developer tree
+
+
+def fork_cli(checkout, *args):
+    return run([sys.executable, str(checkout / "tools" / "fork.py"), *args])
+
+
+def tree_git(checkout, *args):
+    proc = run(["git", "-C", str(checkout / "tree"), *args], env=fork._git_env())
+    assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+def test_tree_status_and_export_roundtrip(checkout, sdist, monkeypatch):
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0, proc.stderr
+    assert (checkout / "numpyro").resolve() == (checkout / "tree" / "numpyro").resolve()
+    assert (checkout / "test").is_symlink()
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 0, proc.stdout
+
+    before = fork._dir_files(str(checkout / "patches"))
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 0, proc.stderr
+    assert fork._dir_files(str(checkout / "patches")) == before  # no churn
+
+    # an uncommitted edit in the tree
+    util = checkout / "tree" / "numpyro" / "util.py"
+    util.write_text(util.read_text() + "\n# an edit\n")
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 1
+    assert "uncommitted changes" in proc.stdout and "numpyro/util.py" in proc.stdout
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 2 and "commit them first" in proc.stderr
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 2 and "not in patches/" in proc.stderr
+
+    # committed but not exported
+    tree_git(checkout, "commit", "-q", "-am", "util: an edit")
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 1 and "run `make patches`" in proc.stdout
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 0, proc.stderr
+    name = "{:04d}-util-an-edit.patch".format(len(SERIES) + 1)
+    assert (checkout / "patches" / name).exists()
+    assert fork_cli(checkout, "status").returncode == 0
+    assert fork_cli(checkout, "version").stdout.strip() != fork.version()
+
+    # patches/ changed behind the tree's back (a pull): status says make tree
+    patch = checkout / "patches" / name
+    patch.write_text(patch.read_text().replace("util: an edit", "util: an edit, reworded"))
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 1 and "run `make tree`" in proc.stdout
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0, proc.stderr
+    assert "reworded" in tree_git(checkout, "log", "-1", "--format=%s").stdout
+    assert fork_cli(checkout, "status").returncode == 0
+
+
+def test_fixup_in_the_middle_keeps_names(checkout, sdist, monkeypatch):
+    """A fix to an earlier patch (commit --fixup, rebase --autosquash) lands in
+    that patch's file; the other files do not change."""
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    assert fork_cli(checkout, "tree").returncode == 0
+    util = checkout / "tree" / "numpyro" / "util.py"
+    util.write_text(util.read_text() + "\n# first\n")
+    tree_git(checkout, "commit", "-q", "-am", "util: first")
+    util.write_text(util.read_text() + "\n# second\n")
+    tree_git(checkout, "commit", "-q", "-am", "util: second")
+    assert fork_cli(checkout, "patches").returncode == 0
+    first = "{:04d}-util-first.patch".format(len(SERIES) + 1)
+    second = "{:04d}-util-second.patch".format(len(SERIES) + 2)
+    before = fork._dir_files(str(checkout / "patches"))
+
+    ops = checkout / "tree" / "numpyro" / "patch.py"
+    ops.write_text(ops.read_text() + "\n# fix for first\n")
+    sha = tree_git(checkout, "rev-parse", "HEAD~1").stdout.strip()
+    tree_git(checkout, "commit", "-q", "-a", "--fixup", sha)
+    tree_git(
+        checkout,
+        "-c",
+        "sequence.editor=true",
+        "rebase",
+        "-q",
+        "-i",
+        "--autosquash",
+        fork.BASE_TAG,
+    )
+    assert fork_cli(checkout, "patches").returncode == 0
+    after = fork._dir_files(str(checkout / "patches"))
+    assert sorted(after) == sorted(before)
+    assert after[second] == before[second]
+    assert after[first] != before[first] and "# fix for first" in after[first].decode()
+    assert fork_cli(checkout, "status").returncode == 0
