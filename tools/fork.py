@@ -14,6 +14,7 @@ Commands (the Makefile calls them)::
     python tools/fork.py patches   # export tree/ back to patches/
     python tools/fork.py status    # non-zero when tree/ and patches/ disagree
     python tools/fork.py stage DIR # patched source without git, for setup.py
+    python tools/fork.py pristine DIR  # unpatched upstream source (benchmarks)
     python tools/fork.py version   # the PEP 440 version of the fork
     python tools/fork.py sdist     # path of the verified upstream sdist
 
@@ -669,6 +670,19 @@ def stage(dest_parent):
     return dest
 
 
+def pristine(dest):
+    """The unpatched upstream source in ``dest`` (for side-by-side benchmarks)."""
+    cfg = config()
+    marker = os.path.join(dest, ".fork-pristine")
+    if not os.path.isfile(marker):
+        if os.path.isdir(dest):
+            shutil.rmtree(dest)
+        _extract_sdist(upstream_sdist(), dest, cfg)
+        with open(marker, "w") as f:
+            f.write(cfg["sdist_sha256"] + "\n")
+    return dest
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="cmd", required=True)
@@ -680,6 +694,8 @@ def main(argv=None):
     sub.add_parser("patches", help="export tree/ to patches/")
     sub.add_parser("status", help="check that tree/ and patches/ agree")
     p = sub.add_parser("stage", help="write the patched source into DIR")
+    p.add_argument("dir")
+    p = sub.add_parser("pristine", help="extract the unpatched upstream into DIR")
     p.add_argument("dir")
     sub.add_parser("version", help="print the fork's version")
     sub.add_parser("sdist", help="print the path of the verified upstream sdist")
@@ -693,6 +709,8 @@ def main(argv=None):
             return cmd_status()
         elif args.cmd == "stage":
             print(stage(os.path.abspath(args.dir)))
+        elif args.cmd == "pristine":
+            print(pristine(os.path.abspath(args.dir)))
         elif args.cmd == "version":
             print(version())
         elif args.cmd == "sdist":

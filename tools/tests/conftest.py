@@ -18,7 +18,15 @@ COMMITTED = ["fork.toml", "setup.py", "pyproject.toml", "README.md", "LICENSE"]
 def committed_files():
     """The files of this checkout that git tracks (or would, for a new file)."""
     out = subprocess.run(
-        ["git", "-C", fork.ROOT, "ls-files", "--cached", "--others", "--exclude-standard"],
+        [
+            "git",
+            "-C",
+            fork.ROOT,
+            "ls-files",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ],
         capture_output=True,
         text=True,
         check=True,

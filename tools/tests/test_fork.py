@@ -11,11 +11,10 @@ import sys
 import tarfile
 import zipfile
 
-from packaging.version import Version
-import pytest
-
 from conftest import committed_files
 import fork
+from packaging.version import Version
+import pytest
 
 SERIES = fork.read_series()
 
@@ -76,8 +75,8 @@ def test_no_upstream_file_committed(sdist):
             continue
         with open(os.path.join(fork.ROOT, path), "rb") as f:
             digest = hashlib.sha256(f.read()).hexdigest()
-        assert digest not in upstream.values(), "{} is a copy of an upstream file".format(
-            path
+        assert digest not in upstream.values(), (
+            "{} is a copy of an upstream file".format(path)
         )
 
 
@@ -116,7 +115,9 @@ def test_series_applies_one_commit_per_patch(tmp_path, sdist):
     ).stdout.split()
     for sha in [fork.BASE_TAG] + shas:
         fork.git(dest, "checkout", "-q", sha)
-        proc = run([sys.executable, "-m", "compileall", "-q", "numpyro", "test"], cwd=dest)
+        proc = run(
+            [sys.executable, "-m", "compileall", "-q", "numpyro", "test"], cwd=dest
+        )
         assert proc.returncode == 0, (sha, proc.stdout + proc.stderr)
 
 
@@ -161,7 +162,9 @@ def test_wheel_is_reproducible_and_patched(tmp_path, checkout, sdist):
     assert proc.returncode == 0, proc.stderr
     # a second checkout elsewhere, built from scratch
     other = tmp_path / "other"
-    shutil.copytree(checkout, other, ignore=shutil.ignore_patterns(".fork-build", "build"))
+    shutil.copytree(
+        checkout, other, ignore=shutil.ignore_patterns(".fork-build", "build")
+    )
     proc, second = build_wheel(other, tmp_path / "w2", env)
     assert proc.returncode == 0, proc.stderr
     assert len(first) == len(second) == 1
@@ -266,9 +269,12 @@ def test_patch_that_does_not_apply_is_named(tmp_path, checkout, sdist):
     assert proc.returncode != 0
     assert not wheels
     out = proc.stdout + proc.stderr
-    assert "patch {} (number {} in patches/series) does not apply".format(
-        name, len(SERIES) + 1
-    ) in out
+    assert (
+        "patch {} (number {} in patches/series) does not apply".format(
+            name, len(SERIES) + 1
+        )
+        in out
+    )
     assert "numpyro/util.py" in out
     # nothing half-patched is left to be picked up by a later build
     stages = checkout / ".fork-build"
@@ -280,7 +286,9 @@ def test_git_url_install(tmp_path, checkout):
     isolation (setuptools and pip come from the package index)."""
     repo = tmp_path / "repo"
     shutil.copytree(checkout, repo)
-    env = dict(fork._git_env(), GIT_AUTHOR_NAME="user", GIT_AUTHOR_EMAIL="u@example.com")
+    env = dict(
+        fork._git_env(), GIT_AUTHOR_NAME="user", GIT_AUTHOR_EMAIL="u@example.com"
+    )
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "fork"]):
         proc = run(["git", "-C", str(repo), *args], env=env)
         assert proc.returncode == 0, proc.stderr
@@ -359,7 +367,9 @@ def test_tree_status_and_export_roundtrip(checkout, sdist, monkeypatch):
 
     # patches/ changed behind the tree's back (a pull): status says make tree
     patch = checkout / "patches" / name
-    patch.write_text(patch.read_text().replace("util: an edit", "util: an edit, reworded"))
+    patch.write_text(
+        patch.read_text().replace("util: an edit", "util: an edit, reworded")
+    )
     proc = fork_cli(checkout, "status")
     assert proc.returncode == 1 and "run `make tree`" in proc.stdout
     proc = fork_cli(checkout, "tree")
