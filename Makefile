@@ -46,7 +46,7 @@ status:
 ensure-tree:
 	@$(FORK) tree --keep
 
-$(VENV)/.installed: requirements/constraints.txt setup.py pyproject.toml fork.toml
+$(VENV)/.installed: requirements/constraints.txt setup.py pyproject.toml fork.toml patches/series $(wildcard patches/*.patch)
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt pip setuptools
 	$(PY) -m pip install --quiet --disable-pip-version-check -c requirements/constraints.txt -e ".[dev]"
