@@ -7,11 +7,20 @@ draw their inputs from ``np.random`` unseeded, so without it their inputs depend
 on which tests ran earlier in the same pytest-xdist worker, and tolerance checks
 fail at random. This file restores the same per-test setup, so that a run of
 the series is reproducible whatever the number of workers.
+
+It also empties JAX's compilation caches every ``CLEAR_CACHES_EVERY`` tests: a
+worker running a thousand tests of test_distributions.py otherwise grows past 5 GB
+(every test compiles new programs and none is freed), enough to get a worker of a
+small CI machine killed.
 """
 
+import gc
 import os
 
 import numpy as np
+
+CLEAR_CACHES_EVERY = 50
+_tests_run = 0
 
 
 def pytest_runtest_setup(item):
@@ -20,3 +29,13 @@ def pytest_runtest_setup(item):
 
         jax.config.update("jax_enable_x64", True)
     np.random.seed(0)
+
+
+def pytest_runtest_teardown(item, nextitem):
+    global _tests_run
+    _tests_run += 1
+    if _tests_run % CLEAR_CACHES_EVERY == 0:
+        import jax
+
+        jax.clear_caches()
+        gc.collect()
