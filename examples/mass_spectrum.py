@@ -11,10 +11,12 @@ elsewhere. The two components have different supports, ``[m_min, m_max]`` and th
 real line; ``MixtureGeneral`` takes the union of them as the support of the
 mixture, and the power law contributes zero density outside its bounds, with
 finite gradients everywhere. This script simulates a catalogue of masses, fits
-λ, α, μ and σ with NUTS (the bounds fixed at their true values) and plots the
-fitted density over a histogram of the data.
+λ, α, μ, σ and the bounds ``m_min`` and ``m_max`` with NUTS, and plots the fitted
+density over a histogram of the data. Fitting the bounds needs the gradients of
+the power law's ``log_prob`` with respect to them (patch 0006: NumPyro 0.22.0
+gets them wrong); ``--fixed-bounds`` keeps them at their true values.
 
-Run: ``python examples/mass_spectrum.py [--num-data 2000] [--out mass_spectrum.png]``
+Run: ``python examples/mass_spectrum.py [--num-data 2000] [--fixed-bounds]``
 """
 
 import argparse
@@ -35,7 +37,8 @@ import numpyro.distributions as dist  # noqa: E402
 from numpyro.infer import MCMC, NUTS  # noqa: E402
 
 TRUTH = dict(lam=0.3, alpha=2.3, mu=34.0, sigma=4.0, m_min=5.0, m_max=80.0)
-PARAMS = ("lam", "alpha", "mu", "sigma")
+PARAMS = ("lam", "alpha", "mu", "sigma", "m_min", "m_max")
+BOUNDS = ("m_min", "m_max")
 
 
 def spectrum(lam, alpha, mu, sigma, m_min, m_max):
@@ -63,40 +66,49 @@ def priors():
         "alpha": dist.Uniform(1.1, 5.0),
         "mu": dist.Uniform(15.0, 60.0),
         "sigma": dist.Uniform(1.0, 10.0),
+        "m_min": dist.Uniform(2.0, 10.0),
+        "m_max": dist.Uniform(50.0, 150.0),
     }
 
 
-def model(masses, m_min, m_max):
-    """λ, α, μ and σ are fitted; ``m_min`` and ``m_max`` are given."""
-    params = {name: numpyro.sample(name, prior) for name, prior in priors().items()}
+def model(masses, bounds=None):
+    """λ, α, μ, σ are fitted, and ``m_min``, ``m_max`` unless ``bounds`` gives them
+    (a dict with keys ``m_min`` and ``m_max``)."""
+    bounds = {} if bounds is None else bounds
+    params = {
+        name: bounds[name] if name in bounds else numpyro.sample(name, prior)
+        for name, prior in priors().items()
+    }
     with numpyro.plate("data", masses.shape[0]):
-        numpyro.sample("m", spectrum(**params, m_min=m_min, m_max=m_max), obs=masses)
+        numpyro.sample("m", spectrum(**params), obs=masses)
 
 
-def fit(rng_key, masses, m_min, m_max, num_warmup=500, num_samples=1000):
+def fit(rng_key, masses, bounds=None, num_warmup=500, num_samples=1000):
     """Posterior samples of the parameters of :func:`model` by NUTS."""
     mcmc = MCMC(
         NUTS(model), num_warmup=num_warmup, num_samples=num_samples, progress_bar=False
     )
-    mcmc.run(rng_key, masses, m_min, m_max)
+    mcmc.run(rng_key, masses, bounds)
     mcmc.print_summary()
-    return mcmc.get_samples()
+    samples = mcmc.get_samples()
+    for name, value in (bounds or {}).items():
+        samples[name] = jnp.full(num_samples, value)
+    return samples
 
 
-def plot(masses, samples, m_min, m_max, out, truth=None):
+def plot(masses, samples, out, truth=None):
     """The fitted density (posterior median and 90% band) over the data."""
+    m_min, m_max = truth["m_min"], truth["m_max"]
     grid = jnp.linspace(0.5 * m_min, 1.1 * m_max, 600)
     draws = {k: v[:: max(1, len(v) // 400)] for k, v in samples.items() if k in PARAMS}
-    density = jax.vmap(
-        lambda p: jnp.exp(spectrum(**p, m_min=m_min, m_max=m_max).log_prob(grid))
-    )(draws)
+    density = jax.vmap(lambda p: jnp.exp(spectrum(**p).log_prob(grid)))(draws)
     lo, med, hi = np.percentile(np.asarray(density), [5, 50, 95], axis=0)
     fig, ax = plt.subplots(figsize=(7, 4))
     ax.hist(np.asarray(masses), bins=80, density=True, color="0.8", label="data")
     ax.fill_between(grid, lo, hi, alpha=0.4, color="C0", label="90% band")
     ax.plot(grid, med, color="C0", label="posterior median")
     if truth is not None:
-        true = spectrum(**{k: truth[k] for k in PARAMS}, m_min=m_min, m_max=m_max)
+        true = spectrum(**{k: truth[k] for k in PARAMS})
         ax.plot(grid, jnp.exp(true.log_prob(grid)), "k--", lw=1, label="truth")
     ax.set_xlabel("primary mass $m$")
     ax.set_ylabel("$p(m)$")
@@ -112,19 +124,26 @@ def plot(masses, samples, m_min, m_max, out, truth=None):
 
 def main(args):
     truth = dict(TRUTH)
-    m_min, m_max = truth["m_min"], truth["m_max"]
+    bounds = {k: truth[k] for k in BOUNDS} if args.fixed_bounds else None
     key_data, key_fit = jax.random.split(jax.random.key(args.seed))
     masses = simulate(key_data, args.num_data, **truth)
     start = time.perf_counter()
-    samples = fit(key_fit, masses, m_min, m_max, args.num_warmup, args.num_samples)
+    samples = fit(key_fit, masses, bounds, args.num_warmup, args.num_samples)
     print("NUTS: {:.1f} s".format(time.perf_counter() - start))
     print("\n{:>6} {:>8} {:>8} {:>8}".format("", "truth", "mean", "sd"))
     for name in PARAMS:
+        if bounds and name in bounds:
+            continue
         x = np.asarray(samples[name])
         print(
             "{:>6} {:8.3f} {:8.3f} {:8.3f}".format(name, truth[name], x.mean(), x.std())
         )
-    out = plot(masses, samples, m_min, m_max, args.out, truth)
+    print(
+        "{:>6} {:8.3f} (the smallest mass), {:8.3f} (the largest)".format(
+            "data", float(masses.min()), float(masses.max())
+        )
+    )
+    out = plot(masses, samples, args.out, truth)
     print("\nplot: {}".format(out))
 
 
@@ -134,6 +153,11 @@ if __name__ == "__main__":
     parser.add_argument("--num-warmup", type=int, default=500)
     parser.add_argument("--num-samples", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--fixed-bounds",
+        action="store_true",
+        help="keep m_min and m_max at their true values instead of fitting them",
+    )
     parser.add_argument(
         "--out",
         default=os.path.join(
