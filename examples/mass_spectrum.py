@@ -59,15 +59,22 @@ def simulate(rng_key, num_data, lam, alpha, mu, sigma, m_min, m_max):
     return spectrum(lam, alpha, mu, sigma, m_min, m_max).sample(rng_key, (num_data,))
 
 
-def priors():
-    """The priors of the fitted parameters."""
+def priors(masses):
+    """The priors of the fitted parameters.
+
+    The bounds of the power law enclose the data: above the smallest mass, the
+    likelihood of ``m_min`` falls by a cliff (that mass must then come from the
+    Gaussian's far tail), and NUTS adapts its step size to the cliff and stops
+    moving. So ``m_min`` is uniform below the smallest mass and ``m_max`` above
+    the largest, as is usual in population studies.
+    """
     return {
         "lam": dist.Uniform(0.0, 1.0),
         "alpha": dist.Uniform(1.1, 5.0),
         "mu": dist.Uniform(15.0, 60.0),
         "sigma": dist.Uniform(1.0, 10.0),
-        "m_min": dist.Uniform(2.0, 10.0),
-        "m_max": dist.Uniform(50.0, 150.0),
+        "m_min": dist.Uniform(2.0, masses.min()),
+        "m_max": dist.Uniform(masses.max(), 150.0),
     }
 
 
@@ -77,7 +84,7 @@ def model(masses, bounds=None):
     bounds = {} if bounds is None else bounds
     params = {
         name: bounds[name] if name in bounds else numpyro.sample(name, prior)
-        for name, prior in priors().items()
+        for name, prior in priors(masses).items()
     }
     with numpyro.plate("data", masses.shape[0]):
         numpyro.sample("m", spectrum(**params), obs=masses)
