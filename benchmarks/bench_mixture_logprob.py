@@ -161,26 +161,13 @@ def worker(label):
     return results
 
 
-def _best(runs):
-    # the best time of each measurement over several runs of a worker
-    best = runs[0]
-    for run in runs[1:]:
-        for name, r in run.items():
-            if isinstance(r, dict) and "error" not in r:
-                for what in ("log_prob", "grad"):
-                    best[name][what] = min(best[name][what], r[what])
-    return best
-
-
 def report(script):
     # single-threaded XLA, and the two versions run alternately several times, so
     # that the load of a shared machine disturbs both alike
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-    ).strip()
+    common.single_threaded_xla()
     runs = [common.side_by_side(script) for _ in range(ROUNDS)]
-    fork = _best([r["fork"] for r in runs])
-    upstream = _best([r["upstream"] for r in runs])
+    fork = common.best_of([r["fork"] for r in runs], ("log_prob", "grad"))
+    upstream = common.best_of([r["upstream"] for r in runs], ("log_prob", "grad"))
     rows, slow = [], []
     for name in fork:
         if name == "numpyro":

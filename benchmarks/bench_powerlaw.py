@@ -87,27 +87,17 @@ def worker(label):
     return results
 
 
-def _best(runs):
-    best = runs[0]
-    for run in runs[1:]:
-        for name, r in run.items():
-            if isinstance(r, dict):
-                for what in ("log_prob+grad", "icdf"):
-                    best[name][what] = min(best[name][what], r[what])
-    return best
-
-
 def report(script):
     # single-threaded XLA, and the two versions run alternately several times, so
     # that the load of a shared machine disturbs both alike
-    os.environ["XLA_FLAGS"] = (
-        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
-    ).strip()
+    common.single_threaded_xla()
     rows = []
     for x64 in (False, True):
         runs = [common.side_by_side(script, x64=x64) for _ in range(ROUNDS)]
-        fork = _best([r["fork"] for r in runs])
-        upstream = _best([r["upstream"] for r in runs])
+        fork = common.best_of([r["fork"] for r in runs], ("log_prob+grad", "icdf"))
+        upstream = common.best_of(
+            [r["upstream"] for r in runs], ("log_prob+grad", "icdf")
+        )
         for name in CASES:
             f, u = fork[name], upstream[name]
             for what in ("log_prob+grad", "icdf"):

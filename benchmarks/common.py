@@ -68,6 +68,28 @@ def side_by_side(script, x64=False, extra_args=()):
     }
 
 
+def single_threaded_xla():
+    """Make the workers started afterwards run XLA on one thread, so that the load of
+    a shared machine disturbs the fork and upstream alike."""
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+    ).strip()
+
+
+def best_of(runs, measurements):
+    """The best time of each measurement over several runs of a worker: ``runs`` are
+    the results of the worker (``{case: {measurement: seconds}}``, or a dict with an
+    ``"error"`` key for a case that failed), ``measurements`` the keys to keep the
+    minimum of."""
+    best = runs[0]
+    for run in runs[1:]:
+        for name, r in run.items():
+            if isinstance(r, dict) and "error" not in r:
+                for what in measurements:
+                    best[name][what] = min(best[name][what], r[what])
+    return best
+
+
 def print_table(title, headers, rows):
     """A GitHub-flavoured markdown table."""
     print("\n### " + title + "\n")
