@@ -12,7 +12,10 @@ interleaved order (the families alternate), is evaluated three ways:
   at once;
 * ``joint, prebuilt``: the same distribution built once, outside (e.g. a prior
   defined at module level), closed over by the jitted function;
-* ``naive``: the sum of the marginals' log densities, one marginal at a time.
+* ``naive``: the sum of the marginals' log densities, one marginal at a time;
+* ``marginals only``: a function that only builds the marginals (and sums its
+  input): the part of ``joint``'s trace+compile time spent in the marginals'
+  constructors, which is the model's own code, not the joint's.
 
 Measured: the trace+compile time (first call) of ``jit(log_prob)`` and of
 ``jit(grad(log_prob))``, and the run time of both once compiled, for one
@@ -105,11 +108,18 @@ def strategies(params):
     def naive(x):
         return sum(marginal(*p).log_prob(x[..., i]) for i, p in enumerate(params))
 
+    def marginals_only(x):
+        # what building the marginals inside the jitted function costs by itself
+        for p in params:
+            marginal(*p)
+        return x.sum(-1)
+
     return {
         "by hand": (by_hand, layout),
         "joint": (joint, None),
         "joint, prebuilt": (joint_prebuilt, None),
         "naive": (naive, None),
+        "marginals only": (marginals_only, None),
     }
 
 
@@ -144,7 +154,8 @@ def measure(params, batch=256, naive=True, rounds=5):
         results[name][metric] = min(best, seconds)
 
     for name, (fn, grad_fn, v1, vs) in cases.items():
-        results[name]["value"] = float(jax.jit(fn)(v1))
+        if name != "marginals only":
+            results[name]["value"] = float(jax.jit(fn)(v1))
     for r in range(rounds):
         for name, (fn, grad_fn, v1, vs) in cases.items():
             # compiling the naive sum of 1000 marginals takes minutes: once only
@@ -154,6 +165,7 @@ def measure(params, batch=256, naive=True, rounds=5):
     jitted = {
         name: (jax.jit(fn), jax.jit(grad_fn), v1, vs)
         for name, (fn, grad_fn, v1, vs) in cases.items()
+        if name != "marginals only"
     }
     for _ in range(rounds):
         for name, (fn, grad_fn, v1, vs) in jitted.items():
@@ -173,11 +185,12 @@ def main():
     names = ["by hand", "joint", "joint, prebuilt"] + (
         [] if args.no_naive else ["naive"]
     )
+    names += ["marginals only"]
     for k in args.families:
         params = make_priors(args.n, k)
         results = measure(params, naive=not args.no_naive)
         ref = results["by hand"]
-        values = {name: r["value"] for name, r in results.items()}
+        values = {name: r["value"] for name, r in results.items() if "value" in r}
         assert np.allclose(list(values.values()), ref["value"], rtol=1e-4), values
         rows = []
         for metric, label in [
@@ -190,15 +203,26 @@ def main():
         ]:
             row = [label]
             for name in names:
-                row.append(fmt_time(results[name][metric]))
+                t = results[name].get(metric)
+                row.append("-" if t is None else fmt_time(t))
             for name in names[1:]:
-                row.append("{:.2f}".format(results[name][metric] / ref[metric]))
+                t = results[name].get(metric)
+                row.append("-" if t is None else "{:.2f}".format(t / ref[metric]))
+            if metric.startswith("compile"):
+                # the joint's own part of it: without the marginals' construction
+                own = results["joint"][metric] - results["marginals only"][metric]
+                row.append("{:.2f}".format(own / ref[metric]))
+            else:
+                row.append("-")
             rows.append(row)
         print_table(
             "{} scalar marginals from {} families (interleaved), jax {} on {}".format(
                 args.n, k, jax.__version__, jax.default_backend()
             ),
-            [""] + names + ["{} / by hand".format(name) for name in names[1:]],
+            [""]
+            + names
+            + ["{} / by hand".format(name) for name in names[1:]]
+            + ["(joint - marginals only) / by hand"],
             rows,
         )
 

@@ -80,13 +80,14 @@ def best_of(runs, measurements):
     """The best time of each measurement over several runs of a worker: ``runs`` are
     the results of the worker (``{case: {measurement: seconds}}``, or a dict with an
     ``"error"`` key for a case that failed), ``measurements`` the keys to keep the
-    minimum of."""
+    minimum of (where a run has them)."""
     best = runs[0]
     for run in runs[1:]:
         for name, r in run.items():
             if isinstance(r, dict) and "error" not in r:
                 for what in measurements:
-                    best[name][what] = min(best[name][what], r[what])
+                    if what in r:
+                        best[name][what] = min(best[name][what], r[what])
     return best
 
 
