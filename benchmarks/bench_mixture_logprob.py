@@ -165,9 +165,8 @@ def report(script):
     # single-threaded XLA, and the two versions run alternately several times, so
     # that the load of a shared machine disturbs both alike
     common.single_threaded_xla()
-    runs = [common.side_by_side(script) for _ in range(ROUNDS)]
-    fork = common.best_of([r["fork"] for r in runs], ("log_prob", "grad"))
-    upstream = common.best_of([r["upstream"] for r in runs], ("log_prob", "grad"))
+    best = common.best_side_by_side(script, ("log_prob", "grad"), ROUNDS)
+    fork, upstream = best["fork"], best["upstream"]
     rows, slow = [], []
     for name in fork:
         if name == "numpyro":

@@ -93,11 +93,10 @@ def report(script):
     common.single_threaded_xla()
     rows = []
     for x64 in (False, True):
-        runs = [common.side_by_side(script, x64=x64) for _ in range(ROUNDS)]
-        fork = common.best_of([r["fork"] for r in runs], ("log_prob+grad", "icdf"))
-        upstream = common.best_of(
-            [r["upstream"] for r in runs], ("log_prob+grad", "icdf")
+        best = common.best_side_by_side(
+            script, ("log_prob+grad", "icdf"), ROUNDS, x64=x64
         )
+        fork, upstream = best["fork"], best["upstream"]
         for name in CASES:
             f, u = fork[name], upstream[name]
             for what in ("log_prob+grad", "icdf"):

@@ -18,12 +18,11 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import (  # noqa: E402
-    best_of,
+    best_side_by_side,
     best_time,
     fmt_time,
     main,
     print_table,
-    side_by_side,
     single_threaded_xla,
 )
 
@@ -122,13 +121,7 @@ def report(script):
     rows = []
     worst_bulk = 0.0
     for x64 in (False, True):
-        # rounds alternate the two versions, so that a change of the machine's
-        # load hits both alike; each keeps its best time
-        runs = [side_by_side(script, x64=x64) for _ in range(ROUNDS)]
-        res = {
-            label: best_of([run[label] for run in runs], ("time", "scipy"))
-            for label in ("fork", "upstream")
-        }
+        res = best_side_by_side(script, ("time", "scipy"), ROUNDS, x64=x64)
         dtype = "float64" if x64 else "float32"
         for name, family, params, low, high, bulk in CASES:
             fork, upstream = res["fork"][name], res["upstream"][name]

@@ -76,18 +76,23 @@ def single_threaded_xla():
     ).strip()
 
 
-def best_of(runs, measurements):
-    """The best time of each measurement over several runs of a worker: ``runs`` are
-    the results of the worker (``{case: {measurement: seconds}}``, or a dict with an
-    ``"error"`` key for a case that failed), ``measurements`` the keys to keep the
-    minimum of (where a run has them)."""
+def best_side_by_side(script, measurements, rounds=3, x64=False):
+    """:func:`side_by_side` run ``rounds`` times, alternating the fork and upstream
+    so that a change of the machine's load hits both alike, keeping for each case
+    the best time of each of the ``measurements`` (keys of the worker's results
+    ``{case: {measurement: seconds}}``; a case whose result has an ``"error"`` key,
+    or lacks a measurement, keeps that of the first round)."""
+    runs = [side_by_side(script, x64=x64) for _ in range(rounds)]
     best = runs[0]
     for run in runs[1:]:
-        for name, r in run.items():
-            if isinstance(r, dict) and "error" not in r:
-                for what in measurements:
-                    if what in r:
-                        best[name][what] = min(best[name][what], r[what])
+        for label, results in run.items():
+            for name, r in results.items():
+                if isinstance(r, dict) and "error" not in r:
+                    for what in measurements:
+                        if what in r:
+                            best[label][name][what] = min(
+                                best[label][name][what], r[what]
+                            )
     return best
 
 
