@@ -17,6 +17,7 @@ Commands (the Makefile calls them)::
     python tools/fork.py pristine DIR  # unpatched upstream source (benchmarks)
     python tools/fork.py version   # the PEP 440 version of the fork
     python tools/fork.py sdist     # path of the verified upstream sdist
+    python tools/fork.py upstream-tests  # where upstream's test/infer, test/contrib are
 
 Environment variables:
 
@@ -26,6 +27,19 @@ Environment variables:
 ``NUMPYRO_FORK_CACHE``
     directory for the verified sdist (default: ``$XDG_CACHE_HOME/numpyro-fork`` or
     ``~/.cache/numpyro-fork``).
+``NUMPYRO_FORK_UPSTREAM_TESTS``
+    directory holding upstream's ``infer/`` and ``contrib/`` test directories, which
+    the sdist leaves out (``test/`` of a pyro-ppl/numpyro clone, or
+    ``shared/upstream-tests``). Default: the nearest ``shared/upstream-tests`` beside
+    the checkout or beside one of its parent directories; empty: none.
+
+The developer tree's base commit is the sdist plus those upstream tests at
+``test/infer`` and ``test/contrib``, so that a patch can update an upstream test as
+its pull request would. Without them the tree is still made, without the patches'
+hunks to those directories (it can run the library and the sdist's tests, but cannot
+export the patches that lost hunks). The build (``stage``) applies only the hunks to
+``numpyro/`` and ``pyproject.toml``: a test hunk never decides whether the library
+builds.
 """
 
 import argparse
@@ -66,6 +80,11 @@ TREE_EXCLUDES = [
     "*.png",
 ]
 VERSION_FILE = "numpyro/version.py"
+# upstream's test directories that the sdist leaves out, placed at test/<name>
+UPSTREAM_TEST_DIRS = ("infer", "contrib")
+UPSTREAM_TESTS_ENV = "NUMPYRO_FORK_UPSTREAM_TESTS"
+# what the build reads from the patched source: the package and its metadata
+BUILD_PATHS = ("numpyro/*", "pyproject.toml")
 
 
 class ForkError(Exception):
@@ -102,6 +121,86 @@ def sha256_file(path):
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+def upstream_tests_dir():
+    """Directory holding upstream's ``infer/`` and ``contrib/`` tests, or None.
+
+    ``$NUMPYRO_FORK_UPSTREAM_TESTS`` when set (empty: none); otherwise the nearest
+    ``shared/upstream-tests`` in the checkout's parent directory or above it."""
+    env = os.environ.get(UPSTREAM_TESTS_ENV)
+    if env is not None:
+        if not env:
+            return None
+        if not any(os.path.isdir(os.path.join(env, d)) for d in UPSTREAM_TEST_DIRS):
+            raise ForkError(
+                "{}={} holds neither of {}: point it at upstream's test/ directory "
+                "(pyro-ppl/numpyro), or set it empty to go without".format(
+                    UPSTREAM_TESTS_ENV, env, ", ".join(UPSTREAM_TEST_DIRS)
+                )
+            )
+        return os.path.abspath(env)
+    parent = os.path.dirname(ROOT)
+    while True:
+        cand = os.path.join(parent, "shared", "upstream-tests")
+        if any(os.path.isdir(os.path.join(cand, d)) for d in UPSTREAM_TEST_DIRS):
+            return cand
+        up = os.path.dirname(parent)
+        if up == parent:
+            return None
+        parent = up
+
+
+def _upstream_test_files(src):
+    """{path under test/: absolute path} of the upstream tests in ``src``."""
+    out = {}
+    for d in UPSTREAM_TEST_DIRS:
+        top = os.path.join(src, d)
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(n for n in dirnames if n != "__pycache__")
+            for fn in filenames:
+                if fn.endswith((".pyc", ".pyo")):
+                    continue
+                full = os.path.join(dirpath, fn)
+                out[os.path.relpath(full, src).replace(os.sep, "/")] = full
+    return out
+
+
+def upstream_tests_digest(src):
+    """sha256 over the upstream test files in ``src`` (None for no directory)."""
+    if src is None:
+        return None
+    h = hashlib.sha256()
+    for rel, full in sorted(_upstream_test_files(src).items()):
+        h.update("{} {}\n".format(rel, os.path.getsize(full)).encode())
+        h.update(sha256_file(full).encode())
+    return h.hexdigest()
+
+
+def _upstream_tests_origin(src):
+    """A line naming where the upstream tests come from (their README's commit)."""
+    readme = os.path.join(src, "README.md")
+    if os.path.isfile(readme):
+        with open(readme, encoding="utf-8") as f:
+            m = re.search(r"commit\s+([0-9a-f]{40})", f.read())
+        if m:
+            return "pyro-ppl/numpyro commit {}".format(m.group(1))
+    return "upstream's test/ directory"
+
+
+def patch_paths(path):
+    """The files a patch file changes (``a/`` side, or ``b/`` for a new file)."""
+    paths = []
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            m = re.match(r"diff --git a/(\S+) b/(\S+)$", line.rstrip("\n"))
+            if m and m.group(2) not in paths:
+                paths.append(m.group(2))
+    return paths
+
+
+def _is_upstream_test(path):
+    return any(path.startswith("test/{}/".format(d)) for d in UPSTREAM_TEST_DIRS)
 
 
 def _check_sha256(path, cfg, origin):
@@ -304,15 +403,34 @@ def _init_repo(repo):
         f.write("\n".join(TREE_EXCLUDES) + "\n")
 
 
-def _materialize(dest, patches_dir=PATCHES):
+def _materialize(dest, patches_dir=PATCHES, tests=None, build_only=False):
     """Create ``dest``: a git repository with the pristine release as its base
     commit and one commit per patch of the series. Raises ForkError naming the
-    patch (and git's report naming the file) when a patch does not apply."""
+    patch (and git's report naming the file) when a patch does not apply.
+
+    ``tests``: directory of upstream's ``infer/`` and ``contrib/`` tests, copied
+    into the base commit at ``test/``; without it, the patches' hunks to those
+    directories are left out. ``build_only``: apply only the hunks the build
+    reads (BUILD_PATHS), so that no test hunk can stop a build.
+
+    Returns ``{patch name: [upstream test files whose hunks were left out]}``."""
     cfg = config()
     names = read_series(patches_dir)
     sdist = upstream_sdist()
     os.makedirs(dest)
     _extract_sdist(sdist, dest, cfg)
+    message = "{} {} (PyPI sdist, sha256 {})".format(
+        cfg["name"], cfg["version"], cfg["sdist_sha256"]
+    )
+    if tests is not None and not build_only:
+        for rel, full in _upstream_test_files(tests).items():
+            target = os.path.join(dest, "test", rel)
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            shutil.copyfile(full, target)
+        message += "\n\nwith upstream's {} from {}".format(
+            " and ".join("test/" + d for d in UPSTREAM_TEST_DIRS),
+            _upstream_tests_origin(tests),
+        )
     _init_repo(dest)
     git(dest, "add", "-A")
     stamp = {"GIT_AUTHOR_DATE": BASE_DATE, "GIT_COMMITTER_DATE": BASE_DATE}
@@ -321,20 +439,30 @@ def _materialize(dest, patches_dir=PATCHES):
         "commit",
         "-q",
         "-m",
-        "{} {} (PyPI sdist, sha256 {})".format(
-            cfg["name"], cfg["version"], cfg["sdist_sha256"]
-        ),
+        message,
         env=dict(stamp, GIT_AUTHOR_NAME=BOT_NAME, GIT_AUTHOR_EMAIL=BOT_EMAIL),
     )
     git(dest, "tag", BASE_TAG)
+    if build_only:
+        limits = ["--include=" + p for p in BUILD_PATHS]
+    elif tests is None:
+        limits = ["--exclude=test/{}/*".format(d) for d in UPSTREAM_TEST_DIRS]
+    else:
+        limits = []
+    skipped = {}
     for i, name in enumerate(names):
         path = os.path.join(patches_dir, name)
+        if tests is None and not build_only:
+            lost = [p for p in patch_paths(path) if _is_upstream_test(p)]
+            if lost:
+                skipped[name] = lost
         proc = git(
             dest,
             "am",
             "-q",
             "--keep-cr",
             "--committer-date-is-author-date",
+            *limits,
             path,
             check=False,
         )
@@ -351,17 +479,25 @@ def _materialize(dest, patches_dir=PATCHES):
             onto = "{} {}".format(cfg["name"], cfg["version"])
             if i:
                 onto += " + " + ", ".join(names[:i])
+            hint = ""
+            if any(_is_upstream_test(f) for f in files):
+                hint = (
+                    "\n(upstream's tests in tree/ come from {}; {} names where they "
+                    "are found)".format(tests, UPSTREAM_TESTS_ENV)
+                )
             raise ForkError(
                 "patch {} (number {} in patches/series) does not apply to {}{}\n"
-                "git am said:\n{}".format(
+                "git am said:\n{}{}".format(
                     name,
                     i + 1,
                     onto,
                     (" (in " + ", ".join(files) + ")") if files else "",
                     report,
+                    hint,
                 )
             )
         git(dest, "notes", "add", "-f", "-m", _patch_slug(name), "HEAD")
+    return skipped
 
 
 def _stamp_version(src, ver):
@@ -457,9 +593,34 @@ def _read_state():
         return {}
 
 
-def _write_state(files):
+def _write_state(files, tree_files=None, tests=None, skipped=None):
+    """Record what tree/ was last in agreement with: the digest of ``patches/``
+    (``synced``), of tree/'s own export then (``tree``: the same, unless hunks to
+    upstream tests were left out), the upstream tests of its base commit, and the
+    patches whose hunks to them were left out."""
+    state = {
+        "synced": _files_digest(files),
+        "tree": _files_digest(files if tree_files is None else tree_files),
+        "upstream_tests": tests,
+        "skipped": skipped or {},
+    }
     with open(_state_path(), "w") as f:
-        json.dump({"synced": _files_digest(files)}, f)
+        json.dump(state, f, indent=1, sort_keys=True)
+
+
+def _partial_tree_message(skipped):
+    return (
+        "tree/ was made without upstream's test/infer and test/contrib, so it lacks "
+        "the hunks of {} to them and cannot export {}. Point {} at upstream's test/ "
+        "directory (pyro-ppl/numpyro; shared/upstream-tests here), then `make tree` "
+        "(`make tree FORCE=1` if tree/ holds work).".format(
+            "; ".join(
+                "{} ({})".format(n, ", ".join(paths)) for n, paths in skipped.items()
+            ),
+            "them" if len(skipped) > 1 else "it",
+            UPSTREAM_TESTS_ENV,
+        )
+    )
 
 
 def _tree_edits():
@@ -496,20 +657,32 @@ def _stamp_tree():
 
 def cmd_tree(force=False, keep=False):
     """Materialize tree/. An up-to-date tree is left alone; a tree behind patches/
-    is rebuilt; a tree with unexported work is an error, unless ``force`` (discard
-    it) or ``keep`` (leave it and warn: `make test` on a tree being edited)."""
+    (or made with other upstream tests than those found now) is rebuilt; a tree
+    with unexported work is an error, unless ``force`` (discard it) or ``keep``
+    (leave it and warn: `make test` on a tree being edited)."""
     patches_files = _dir_files(PATCHES)
     read_series()  # report a broken series before touching anything
+    tests = upstream_tests_dir()
+    tests_digest = upstream_tests_digest(tests)
     if os.path.isdir(os.path.join(TREE, ".git")):
         tree_files = _tree_export_files()
         edits = _tree_edits()
-        synced = _read_state().get("synced")
-        if tree_files == patches_files and not edits:
+        state = _read_state()
+        same_tests = state.get("upstream_tests") == tests_digest
+        tree_clean = not edits and _files_digest(tree_files) == state.get(
+            "tree", state.get("synced")
+        )
+        up_to_date = (
+            tree_clean and _files_digest(patches_files) == state.get("synced")
+        ) or (tree_files == patches_files and not edits)
+        if up_to_date and same_tests:
             _stamp_tree()
             _link_tree()
             print("tree/ is up to date with patches/ ({})".format(version()))
+            if state.get("skipped"):
+                print("warning: " + _partial_tree_message(state["skipped"]))
             return
-        unexported = edits or _files_digest(tree_files) != synced
+        unexported = not tree_clean
         if unexported and keep:
             print(
                 "warning: tree/ holds work not exported to patches/; using it as it "
@@ -529,28 +702,34 @@ def cmd_tree(force=False, keep=False):
     tmp = tempfile.mkdtemp(prefix=".tree-new-", dir=parent)
     try:
         new = os.path.join(tmp, "tree")
-        _materialize(new)
+        skipped = _materialize(new, tests=tests)
         if os.path.lexists(TREE):
             shutil.rmtree(TREE)
         os.replace(new, TREE)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    _write_state(patches_files)
+    tree_files = _tree_export_files() if skipped else None
+    _write_state(patches_files, tree_files, tests_digest, skipped)
     _stamp_tree()
     _link_tree()
     n = len(read_series())
     print(
-        "materialized tree/: {} {} + {} patch{} ({})\n"
+        "materialized tree/: {} {} + {} + {} patch{} ({})\n"
         "edit with git in tree/ (commit, commit --fixup, rebase -i {}), then "
         "`make patches`".format(
             config()["name"],
             config()["version"],
+            "upstream's test/infer, test/contrib from " + tests
+            if tests
+            else "no upstream test/infer, test/contrib",
             n,
             "" if n == 1 else "es",
             version(),
             BASE_TAG,
         )
     )
+    if skipped:
+        print("warning: " + _partial_tree_message(skipped))
 
 
 def cmd_patches():
@@ -564,6 +743,9 @@ def cmd_patches():
                 BASE_TAG, "\n  ".join(edits)
             )
         )
+    state = _read_state()
+    if state.get("skipped"):
+        raise ForkError(_partial_tree_message(state["skipped"]))
     with tempfile.TemporaryDirectory(prefix="numpyro-fork-export-") as tmp:
         _export(TREE, tmp)
         new = _dir_files(tmp)
@@ -579,7 +761,7 @@ def cmd_patches():
         if name not in new:
             os.remove(os.path.join(PATCHES, name))
             changed.append(name + " (removed)")
-    _write_state(new)
+    _write_state(new, tests=state.get("upstream_tests"))
     _stamp_tree()
     if changed:
         print("exported to patches/: " + ", ".join(sorted(changed)))
@@ -598,17 +780,19 @@ def cmd_status():
     patches_files = _dir_files(PATCHES)
     tree_files = _tree_export_files()
     edits = _tree_edits()
+    state = _read_state()
     problems = []
+    if state.get("skipped"):
+        problems.append(_partial_tree_message(state["skipped"]))
     if edits:
         problems.append(
             "tree/ has uncommitted changes that are not in patches/:\n  "
             + "\n  ".join(edits)
             + "\n  commit them in tree/ (git commit --fixup ...), then `make patches`"
         )
-    if tree_files != patches_files:
-        synced = _read_state().get("synced")
-        tree_moved = _files_digest(tree_files) != synced
-        patches_moved = _files_digest(patches_files) != synced
+    if tree_files != patches_files and not state.get("skipped"):
+        tree_moved = _files_digest(tree_files) != state.get("tree", state.get("synced"))
+        patches_moved = _files_digest(patches_files) != state.get("synced")
         differ = sorted(
             n
             for n in set(tree_files) | set(patches_files)
@@ -653,8 +837,10 @@ def stage(dest_parent):
     tmp = tempfile.mkdtemp(prefix=".stage-", dir=dest_parent)
     try:
         src = os.path.join(tmp, "src")
-        _materialize(src)
+        _materialize(src, build_only=True)
         shutil.rmtree(os.path.join(src, ".git"))
+        # only the hunks the build reads were applied: leave out the tests
+        shutil.rmtree(os.path.join(src, "test"), ignore_errors=True)
         _stamp_version(src, ver)
         with open(os.path.join(src, ".fork-complete"), "w") as f:
             f.write(ver + "\n")
@@ -699,6 +885,10 @@ def main(argv=None):
     p.add_argument("dir")
     sub.add_parser("version", help="print the fork's version")
     sub.add_parser("sdist", help="print the path of the verified upstream sdist")
+    sub.add_parser(
+        "upstream-tests",
+        help="print where upstream's test/infer and test/contrib are found",
+    )
     args = parser.parse_args(argv)
     try:
         if args.cmd == "tree":
@@ -715,6 +905,17 @@ def main(argv=None):
             print(version())
         elif args.cmd == "sdist":
             print(upstream_sdist())
+        elif args.cmd == "upstream-tests":
+            tests = upstream_tests_dir()
+            if tests is None:
+                print(
+                    "none found (set {} to upstream's test/ directory)".format(
+                        UPSTREAM_TESTS_ENV
+                    ),
+                    file=sys.stderr,
+                )
+                return 1
+            print(tests)
     except ForkError as e:
         print("error: {}".format(e), file=sys.stderr)
         return 2

@@ -100,9 +100,30 @@ def test_series_names_and_messages():
 # ----------------------------------------------------------------------- series
 
 
+def series_tests():
+    """Upstream's test/infer, test/contrib if found; skip when the series changes
+    them and they are not found."""
+    tests = fork.upstream_tests_dir()
+    if tests is None:
+        touched = [
+            n
+            for n in SERIES
+            if any(
+                fork._is_upstream_test(p)
+                for p in fork.patch_paths(os.path.join(fork.PATCHES, n))
+            )
+        ]
+        if touched:
+            pytest.skip(
+                "{} change upstream's test/infer or test/contrib, not found here "
+                "(set {})".format(", ".join(touched), fork.UPSTREAM_TESTS_ENV)
+            )
+    return tests
+
+
 def test_series_applies_one_commit_per_patch(tmp_path, sdist):
     dest = str(tmp_path / "tree")
-    fork._materialize(dest)
+    fork._materialize(dest, tests=series_tests())
     log = fork.git(dest, "log", "--format=%s", "{}..HEAD".format(fork.BASE_TAG))
     assert len(log.stdout.splitlines()) == len(SERIES)
     notes = [
@@ -126,7 +147,7 @@ def test_series_applies_one_commit_per_patch(tmp_path, sdist):
 
 def test_export_is_byte_identical(tmp_path, sdist):
     dest = str(tmp_path / "tree")
-    fork._materialize(dest)
+    fork._materialize(dest, tests=series_tests())
     out = tmp_path / "exported"
     fork._export(dest, str(out))
     assert fork._dir_files(str(out)) == fork._dir_files(fork.PATCHES)
@@ -415,4 +436,158 @@ def test_fixup_in_the_middle_keeps_names(checkout, sdist, monkeypatch):
     assert sorted(after) == sorted(before)
     assert after[second] == before[second]
     assert after[first] != before[first] and "# fix for first" in after[first].decode()
+    assert fork_cli(checkout, "status").returncode == 0
+
+
+# ----------------------------------------------------------------------- upstream tests
+
+UPSTREAM_TEST = """\
+# an upstream test the sdist leaves out
+def test_observed_site():
+    assert 1 + 1 == 2
+"""
+
+
+@pytest.fixture
+def upstream_tests(tmp_path):
+    """A stand-in for upstream's test/infer and test/contrib (shared/upstream-tests)."""
+    root = tmp_path / "upstream-tests"
+    (root / "infer").mkdir(parents=True)
+    (root / "contrib" / "hsgp").mkdir(parents=True)
+    (root / "infer" / "test_reparam.py").write_text(UPSTREAM_TEST)
+    (root / "contrib" / "hsgp" / "test_laplacian.py").write_text("# contrib\n")
+    (root / "README.md").write_text("from pyro-ppl/numpyro, commit " + "ab" * 20 + "\n")
+    return root
+
+
+def test_upstream_tests_location(tmp_path, checkout, upstream_tests, monkeypatch):
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    assert fork.upstream_tests_dir() == str(upstream_tests)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, "")
+    assert fork.upstream_tests_dir() is None
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(tmp_path))
+    with pytest.raises(fork.ForkError, match="holds neither of infer, contrib"):
+        fork.upstream_tests_dir()
+    # default: the nearest shared/upstream-tests beside the checkout or above it
+    monkeypatch.delenv(fork.UPSTREAM_TESTS_ENV)
+    nested = tmp_path / "wt" / "clone"
+    shutil.copytree(checkout, nested)
+    shared = tmp_path / "shared" / "upstream-tests"
+    shutil.copytree(upstream_tests, shared)
+    proc = fork_cli(nested, "upstream-tests")
+    assert proc.returncode == 0 and proc.stdout.strip() == str(shared), proc.stderr
+    shutil.rmtree(shared)
+    proc = fork_cli(nested, "upstream-tests")
+    assert proc.returncode == 1 and fork.UPSTREAM_TESTS_ENV in proc.stderr
+
+
+def add_patch(checkout, files, subject):
+    """Commit edits {path in tree/: new text} in tree/ and export them as a patch."""
+    for rel, text in files.items():
+        (checkout / "tree" / rel).write_text(text)
+    tree_git(checkout, "add", "-A")
+    tree_git(checkout, "commit", "-q", "-m", subject)
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 0, proc.stderr
+    (name,) = [
+        n for n in fork.read_series(str(checkout / "patches")) if n not in SERIES
+    ]
+    return checkout / "patches" / name
+
+
+def test_upstream_tests_in_tree_and_out_of_build(
+    tmp_path, checkout, sdist, upstream_tests, monkeypatch
+):
+    """The tree's base holds upstream's test/infer and test/contrib, so a patch can
+    update them; the build applies no test hunk, so it needs none of them."""
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0, proc.stderr
+    tree = checkout / "tree"
+    base = tree_git(checkout, "show", "-s", "--format=%B", fork.BASE_TAG).stdout
+    assert "ab" * 20 in base
+    listed = tree_git(checkout, "ls-tree", "-r", "--name-only", fork.BASE_TAG).stdout
+    assert "test/infer/test_reparam.py" in listed.split()
+    assert "test/contrib/hsgp/test_laplacian.py" in listed.split()
+    assert "README.md" in listed.split()  # the sdist's, not upstream-tests'
+
+    util = (tree / "numpyro" / "util.py").read_text()
+    patch = add_patch(
+        checkout,
+        {
+            "numpyro/util.py": util + "\n# fixed by the patch\n",
+            "test/infer/test_reparam.py": UPSTREAM_TEST.replace("== 2", "== 2.0"),
+        },
+        "infer: a fix with its upstream test updated",
+    )
+    assert "test/infer/test_reparam.py" in fork.patch_paths(str(patch))
+    assert fork_cli(checkout, "status").returncode == 0
+    # the series still applies from scratch, to the same commits
+    before = fork._dir_files(str(checkout / "patches"))
+    assert fork_cli(checkout, "tree", "--force").returncode == 0
+    assert fork_cli(checkout, "patches").returncode == 0
+    assert fork._dir_files(str(checkout / "patches")) == before
+    assert "== 2.0" in (tree / "test/infer/test_reparam.py").read_text()
+
+    # the build, where no upstream tests exist (a clone from the git URL)
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    env[fork.UPSTREAM_TESTS_ENV] = ""
+    clean = tmp_path / "clean"
+    shutil.copytree(
+        checkout, clean, symlinks=True, ignore=shutil.ignore_patterns("tree", "test")
+    )
+    proc, wheels = build_wheel(clean, tmp_path / "w1", env)
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(wheels[0]) as whl:
+        assert b"# fixed by the patch" in whl.read("numpyro/util.py")
+        assert not [n for n in whl.namelist() if n.startswith("test")]
+    # ... even where the test hunk could not apply to anything
+    broken = patch.read_text().replace(" def test_observed_site():", " def nothing():")
+    assert broken != patch.read_text()
+    patch.write_text(broken)
+    shutil.copy2(patch, clean / "patches" / patch.name)
+    proc, wheels = build_wheel(clean, tmp_path / "w2", env)
+    assert proc.returncode == 0, proc.stderr
+    # while the tree, which holds the test, names the patch and the file
+    proc = fork_cli(checkout, "tree", "--force")
+    assert proc.returncode == 2
+    assert "patch {}".format(patch.name) in proc.stderr
+    assert "test/infer/test_reparam.py" in proc.stderr
+
+
+def test_tree_without_upstream_tests(checkout, sdist, upstream_tests, monkeypatch):
+    """Without upstream's tests the tree is made without the hunks to them: the
+    library and the sdist's tests run, but it refuses to export what it lacks."""
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    assert fork_cli(checkout, "tree").returncode == 0
+    util = (checkout / "tree" / "numpyro" / "util.py").read_text()
+    patch = add_patch(
+        checkout,
+        {
+            "numpyro/util.py": util + "\n# fixed\n",
+            "test/infer/test_reparam.py": UPSTREAM_TEST + "# updated\n",
+        },
+        "infer: a fix",
+    )
+    shutil.rmtree(checkout / "tree")
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, "")
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0, proc.stderr
+    assert "# fixed" in (checkout / "tree" / "numpyro" / "util.py").read_text()
+    assert not (checkout / "tree" / "test" / "infer").exists()
+    assert patch.name in proc.stdout and "test/infer/test_reparam.py" in proc.stdout
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 1 and fork.UPSTREAM_TESTS_ENV in proc.stdout
+    before = fork._dir_files(str(checkout / "patches"))
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 2 and "cannot export it" in proc.stderr
+    assert fork._dir_files(str(checkout / "patches")) == before
+    # an unchanged partial tree is up to date; once the tests are found, rebuilt
+    assert "up to date" in fork_cli(checkout, "tree").stdout
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0 and "materialized" in proc.stdout, proc.stderr
+    assert "# updated" in (checkout / "tree/test/infer/test_reparam.py").read_text()
     assert fork_cli(checkout, "status").returncode == 0
