@@ -39,7 +39,7 @@ DIST_SUBSET := (Truncated or PowerLaw or Mixture) and not TruncatedGamma \
 # (test_distributions.py, which 0006 changes, runs on its own below)
 PATCH_TESTS = $(filter-out $(DIST_TESTS),$(shell git -C tree diff --name-only --diff-filter=AM upstream HEAD -- 'test/*.py' 2>/dev/null))
 
-.PHONY: demo test test-upstream-full audit test-fork test-series tree ensure-tree patches status lint venv bench clean
+.PHONY: demo test test-upstream test-upstream-status test-upstream-full audit test-fork test-series tree ensure-tree patches status lint venv bench clean
 
 tree:
 	@$(FORK) tree $(if $(FORCE),--force)
@@ -84,6 +84,23 @@ test-upstream-full: venv
 # including MCMC with parallel chains on two host devices
 audit: venv
 	NUMPYRO_FULL_AUDIT=1 $(PYTEST) -n $(JOBS) test/test_tracer_leaks.py $(PYTEST_ARGS)
+
+# upstream's whole suite (the sdist's test/*.py, upstream's test/infer and
+# test/contrib), pristine 0.22.0 and the fork in two venvs, one file at a time;
+# writes benchmarks/UPSTREAM-TESTS.md. Hours on 2 cores; resumable (valid
+# results are kept): FILES="test/infer test/test_pickle.py" runs a part,
+# RERUN=1 runs again, TIMEOUT is per file, TEST_TIMEOUT per test (seconds).
+FILES ?=
+TIMEOUT ?= 3600
+TEST_TIMEOUT ?= 900
+UPSTREAM := $(PYTHON) tools/upstream_tests.py
+test-upstream: ensure-tree
+	$(UPSTREAM) run --jobs $(JOBS) --timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) $(if $(RERUN),--force) $(FILES)
+	$(UPSTREAM) report --command "make test-upstream$(if $(FILES), FILES='$(FILES)')"
+
+# which upstream test files have valid results on each side
+test-upstream-status: ensure-tree
+	@$(UPSTREAM) status $(FILES)
 
 # only the fork machinery's own tests (fast)
 test-fork: venv

@@ -12,8 +12,13 @@ It also empties JAX's compilation caches every ``CLEAR_CACHES_EVERY`` tests: a
 worker running a thousand tests of test_distributions.py otherwise grows past 5 GB
 (every test compiles new programs and none is freed), enough to get a worker of a
 small CI machine killed.
+
+At the end of a run it prints the time spent per test file (setup, call and
+teardown summed over the tests, in whichever worker ran them): what `make test`
+costs file by file, in every CI log, for keeping it within CI's time.
 """
 
+import collections
 import gc
 import os
 
@@ -21,6 +26,8 @@ import numpy as np
 
 CLEAR_CACHES_EVERY = 50
 _tests_run = 0
+_file_seconds = collections.Counter()
+_file_tests = collections.Counter()
 
 
 def pytest_runtest_setup(item):
@@ -39,3 +46,26 @@ def pytest_runtest_teardown(item, nextitem):
 
         jax.clear_caches()
         gc.collect()
+
+
+def pytest_runtest_logreport(report):
+    # on the controller under pytest-xdist: every worker's reports arrive here
+    path = report.nodeid.split("::", 1)[0]
+    _file_seconds[path] += report.duration
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        _file_tests[path] += 1
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _file_seconds:
+        return
+    total = sum(_file_seconds.values())
+    tr = terminalreporter
+    tr.section("time per test file (summed over workers)")
+    for path, seconds in _file_seconds.most_common():
+        tr.write_line(
+            "{:8.1f}s {:5.1f}% {:6d} tests  {}".format(
+                seconds, 100 * seconds / total, _file_tests[path], path
+            )
+        )
+    tr.write_line("{:8.1f}s total".format(total))

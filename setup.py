@@ -44,6 +44,7 @@ with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
 extras = dict(upstream.get("optional-dependencies", {}))
 # extras of the fork: what the tests, the tour and the examples need
 extras["test"] = [
+    "funsor",
     "hypothesis",
     "mpmath",
     "packaging",
@@ -54,6 +55,17 @@ extras["test"] = [
 ]
 extras["examples"] = ["dynesty", "matplotlib", "scipy>=1.9", "tfp-nightly"]
 extras["nested"] = ["jaxns>=2.6.3,<=2.6.9", "tfp-nightly"]
+# what upstream's own test suite imports beyond [test] (`make test-upstream`;
+# upstream's "dev" dependency group, less its docs, lint and plotting tools)
+extras["upstream"] = extras["test"] + [
+    "equinox",
+    "flax",
+    "graphviz",
+    "optax>=0.0.6",
+    "pyro-api>=0.1.2",
+    "pytest-timeout",
+    "scikit-learn",
+]
 extras["dev"] = sorted(
     set(extras["test"] + extras["examples"] + extras["nested"] + ["ruff"])
 )

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """`make lint`: NumPyro's own ruff configuration (tree/pyproject.toml, from the
 sdist) over the files the series adds or changes, and over the fork's own Python
-files (setup.py, tools/, examples/, benchmarks/)."""
+files (setup.py, conftest.py, tools/, examples/, benchmarks/)."""
 
 import os
 import subprocess
@@ -9,7 +9,7 @@ import sys
 
 import fork
 
-OURS = ["setup.py", "tools", "examples", "benchmarks"]
+OURS = ["setup.py", "conftest.py", "tools", "examples", "benchmarks"]
 
 
 def main():
