@@ -39,7 +39,7 @@ DIST_SUBSET := (Truncated or PowerLaw or Mixture) and not TruncatedGamma \
 # (test_distributions.py, which 0006 changes, runs on its own below)
 PATCH_TESTS = $(filter-out $(DIST_TESTS),$(shell git -C tree diff --name-only --diff-filter=AM upstream HEAD -- 'test/*.py' 2>/dev/null))
 
-.PHONY: demo test test-upstream test-upstream-status test-upstream-full audit test-fork test-series tree ensure-tree patches status lint venv bench clean
+.PHONY: demo test test-upstream test-upstream-status test-prefixes test-upstream-full audit test-fork test-series tree ensure-tree patches status lint venv bench clean
 
 tree:
 	@$(FORK) tree $(if $(FORCE),--force)
@@ -97,6 +97,15 @@ UPSTREAM := $(PYTHON) tools/upstream_tests.py
 test-upstream: ensure-tree
 	$(UPSTREAM) run --jobs $(JOBS) --timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) $(if $(RERUN),--force) $(FILES)
 	$(UPSTREAM) report --command "make test-upstream$(if $(FILES), FILES='$(FILES)')"
+
+# every prefix of the series builds (pip wheel) and passes the tests of its
+# patches, and each patch's message names the patches it needs to apply; slow,
+# not part of `make test`. NEW_ONLY=1: at prefix k, only patch k's test files;
+# PREFIXES="3 5": prefixes 3 to 5 only.
+test-prefixes: venv
+	$(PY) tools/prefixes.py --jobs $(JOBS) --subset "$(DIST_TESTS)=$(DIST_SUBSET)" \
+		$(if $(NEW_ONLY),--new-only) $(if $(PREFIXES),--from $(firstword $(PREFIXES)) --to $(lastword $(PREFIXES))) \
+		-- $(PYTEST_ARGS)
 
 # which upstream test files have valid results on each side
 test-upstream-status: ensure-tree

@@ -297,7 +297,7 @@ def _wait(proc, timeout):
         time.sleep(0.2)
 
 
-def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem):
+def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem, extra=()):
     """Run pytest on one file, ``timeout`` seconds at most, outcomes streamed to
     ``stem.jsonl.part`` and output to ``stem.log``. Returns a dict: status
     (complete, no tests, timeout, crashed, pytest error), rc, seconds (wall),
@@ -313,7 +313,7 @@ def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem):
         cmd.append("--timeout={:g}".format(test_timeout))  # pytest-timeout
     if jobs > 0:
         cmd += ["-n", str(jobs)]
-    cmd.append(path)
+    cmd += [*extra, path]
     env = dict(os.environ)
     env["FORK_OUTCOMES"] = part
     env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
