@@ -71,9 +71,7 @@ def dependencies(repo, names, patches_dir=fork.PATCHES, limits=()):
         if k and not _apply(repo, [paths[k]], limits):
             for j in range(k):
                 keep = [
-                    i
-                    for i in range(k)
-                    if i != j and names[j] not in closure[names[i]]
+                    i for i in range(k) if i != j and names[j] not in closure[names[i]]
                 ]
                 if not _apply(repo, [paths[i] for i in keep] + [paths[k]], limits):
                     needs[name].append(names[j])
@@ -96,7 +94,9 @@ def declared(message, dep, patches_dir=fork.PATCHES):
     """Does a patch message name ``dep`` (its number, slug or subject)?"""
     number = dep.split("-", 1)[0]
     subject = re.search(
-        r"^Subject: (?:\[PATCH[^\]]*\] )?(.+)$", _message(os.path.join(patches_dir, dep)), re.M
+        r"^Subject: (?:\[PATCH[^\]]*\] )?(.+)$",
+        _message(os.path.join(patches_dir, dep)),
+        re.M,
     )
     keys = [number, fork._patch_slug(dep)]
     if subject:
@@ -280,7 +280,12 @@ def main(argv=None):
                     files = test_files(repo, rev, base)
                     if files:
                         results = run_tests(
-                            args.python, repo, files, subsets, args.jobs, args.pytest_args
+                            args.python,
+                            repo,
+                            files,
+                            subsets,
+                            args.jobs,
+                            args.pytest_args,
                         )
                 failed = [r for r in results if r[1] not in (0, 5)]
                 bad += (not ok) + len(failed) + len(undeclared)
