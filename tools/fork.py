@@ -25,8 +25,8 @@ Environment variables:
     path of a local copy of the upstream sdist (offline builds); it is verified
     against the pinned sha256 like a downloaded one.
 ``NUMPYRO_FORK_CACHE``
-    directory for the verified sdist (default: ``$XDG_CACHE_HOME/numpyro-fork`` or
-    ``~/.cache/numpyro-fork``).
+    directory for the verified sdist, kept as ``<sha256>/<file>`` (default:
+    ``$XDG_CACHE_HOME/numpyro-fork`` or ``~/.cache/numpyro-fork``).
 ``NUMPYRO_FORK_UPSTREAM_TESTS``
     directory holding upstream's ``infer/`` and ``contrib/`` test directories, which
     the sdist leaves out (``test/`` of a pyro-ppl/numpyro clone, or
@@ -228,11 +228,16 @@ def upstream_sdist():
             )
         _check_sha256(local, cfg, "from NUMPYRO_FORK_SDIST")
         return local
-    cached = os.path.join(cache_dir(), sdist_filename(cfg))
+    # the cache is keyed by sha256: a wrong pin finds nothing and leaves every
+    # file that matches some pin where it is
+    cached = os.path.join(cache_dir(), cfg["sdist_sha256"], sdist_filename(cfg))
     if os.path.isfile(cached):
         if sha256_file(cached) == cfg["sdist_sha256"]:
             return cached
-        os.remove(cached)  # a corrupt cache entry is dropped and fetched again
+        os.remove(cached)  # not what its key says: corrupt, fetched again
+    legacy = os.path.join(cache_dir(), sdist_filename(cfg))  # before the keys
+    if os.path.isfile(legacy) and sha256_file(legacy) == cfg["sdist_sha256"]:
+        return legacy
     with tempfile.TemporaryDirectory(prefix="numpyro-fork-dl-") as tmp:
         cmd = [
             sys.executable,
@@ -264,8 +269,8 @@ def upstream_sdist():
                 )
             )
         _check_sha256(path, cfg, "downloaded by pip")
-        os.makedirs(cache_dir(), exist_ok=True)
-        fd, partial = tempfile.mkstemp(dir=cache_dir(), suffix=".part")
+        os.makedirs(os.path.dirname(cached), exist_ok=True)
+        fd, partial = tempfile.mkstemp(dir=os.path.dirname(cached), suffix=".part")
         os.close(fd)
         shutil.copyfile(path, partial)
         os.replace(partial, cached)

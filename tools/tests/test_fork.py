@@ -246,18 +246,44 @@ def test_bad_checksum_is_refused(tmp_path, checkout, sdist):
     assert fork.config()["sdist_sha256"] in out
 
 
-def test_corrupt_cache_is_fetched_again(tmp_path, monkeypatch, sdist):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / os.path.basename(sdist)).write_bytes(b"not a tarball")
+def offline(monkeypatch, cache):
     monkeypatch.setenv("NUMPYRO_FORK_CACHE", str(cache))
     monkeypatch.delenv("NUMPYRO_FORK_SDIST", raising=False)
-    # with no index either, the corrupt entry must not be used
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
+
+
+def test_corrupt_cache_is_fetched_again(tmp_path, monkeypatch, sdist):
+    cache = tmp_path / "cache"
+    entry = cache / fork.config()["sdist_sha256"] / os.path.basename(sdist)
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"not a tarball")
+    offline(monkeypatch, cache)
+    # with no index either, the corrupt entry must not be used
     with pytest.raises(fork.ForkError, match="could not download"):
         fork.upstream_sdist()
-    assert not (cache / os.path.basename(sdist)).exists()
+    assert not entry.exists()
+
+
+def test_wrong_pin_keeps_the_good_cache(tmp_path, monkeypatch, sdist):
+    """A wrong sdist_sha256 in fork.toml finds nothing, fails, and deletes nothing:
+    with the pin put right, the next offline build uses the cache."""
+    cache = tmp_path / "cache"
+    good = cache / fork.config()["sdist_sha256"] / os.path.basename(sdist)
+    good.parent.mkdir(parents=True)
+    shutil.copyfile(sdist, good)
+    legacy = cache / os.path.basename(sdist)  # where caches kept it before keys
+    shutil.copyfile(sdist, legacy)
+    offline(monkeypatch, cache)
+    right = fork.config()
+    monkeypatch.setattr(fork, "config", lambda: dict(right, sdist_sha256="0" * 64))
+    with pytest.raises(fork.ForkError, match="could not download"):
+        fork.upstream_sdist()
+    assert good.exists() and legacy.exists()
+    monkeypatch.setattr(fork, "config", lambda: right)
+    assert fork.upstream_sdist() == str(good)
+    good.unlink()
+    assert fork.upstream_sdist() == str(legacy)
 
 
 BROKEN = """\
