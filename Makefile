@@ -12,7 +12,7 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
-FORK := python3 tools/fork.py
+FORK := $(PYTHON) tools/fork.py
 PYTEST_ARGS ?=
 # pytest workers; CI machines have 2 cores
 JOBS ?= 2

@@ -304,17 +304,19 @@ def read_series(patches_dir=PATCHES):
     series = os.path.join(patches_dir, "series")
     if not os.path.isfile(series):
         return []
-    names = []
     with open(series) as f:
-        for line in f:
-            line = line.split("#", 1)[0].strip()
-            if line:
-                names.append(line)
+        names = _series_names(f.read())
     problems = []
     for name in names:
-        if not os.path.isfile(os.path.join(patches_dir, name)):
+        path = os.path.join(patches_dir, name)
+        if not os.path.isfile(path):
             problems.append(
                 "patches/series lists {}, which does not exist".format(name)
+            )
+        elif os.path.getsize(path) == 0:
+            problems.append(
+                "patches/{} is empty (an empty commit exported?); remove it and "
+                "its line in patches/series".format(name)
             )
     if len(set(names)) != len(names):
         problems.append("patches/series lists a patch twice")
@@ -534,6 +536,15 @@ def _export(repo, out_dir):
         raise ForkError("tree/ holds merge commits; the series must be linear")
     names = []
     for i, sha in enumerate(commits, 1):
+        if not git(repo, "diff-tree", "--no-commit-id", "-r", sha).stdout.strip():
+            raise ForkError(
+                "commit {} of tree/ ({}) changes nothing; a patch must change "
+                "something: drop it (git rebase -i {}) or fold it into another".format(
+                    i,
+                    git(repo, "log", "-1", "--format=%s", sha).stdout.strip(),
+                    BASE_TAG,
+                )
+            )
         note = git(repo, "notes", "show", sha, check=False).stdout.strip().splitlines()
         if note:
             slug = note[-1].strip()
@@ -561,13 +572,28 @@ def _export(repo, out_dir):
     return names
 
 
+def _series_names(text):
+    """The patch names of a ``series`` file's text (comments and blanks dropped)."""
+    names = []
+    for line in text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        if line:
+            names.append(line)
+    return names
+
+
 def _dir_files(path):
+    """{name: bytes} of the patches and ``series`` in ``path``; ``series`` as the
+    names it lists, so that a comment in it is no difference."""
     out = {}
     if os.path.isdir(path):
         for name in os.listdir(path):
             if name == "series" or name.endswith(".patch"):
                 with open(os.path.join(path, name), "rb") as f:
                     out[name] = f.read()
+        if "series" in out:
+            names = _series_names(out["series"].decode("utf-8", "replace"))
+            out["series"] = "".join(n + "\n" for n in names).encode()
     return out
 
 

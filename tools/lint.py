@@ -25,10 +25,15 @@ def main():
         "--",
         "*.py",
     ).stdout.split()
+    # our files one by one (not directories), so that the count printed is what
+    # ruff checks; what git ignores (venvs, build copies) is no file of ours
+    ours = fork.git(
+        fork.ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "--", *OURS
+    ).stdout.split()
     ours = [
         os.path.join(fork.ROOT, p)
-        for p in OURS
-        if os.path.exists(os.path.join(fork.ROOT, p))
+        for p in ours
+        if p.endswith(".py") and os.path.isfile(os.path.join(fork.ROOT, p))
     ]
     files = changed + [os.path.relpath(p, fork.TREE) for p in ours]
     # ruff resolves the per-file rules of upstream's configuration relative to the

@@ -617,3 +617,48 @@ def test_tree_without_upstream_tests(checkout, sdist, upstream_tests, monkeypatc
     assert proc.returncode == 0 and "materialized" in proc.stdout, proc.stderr
     assert "# updated" in (checkout / "tree/test/infer/test_reparam.py").read_text()
     assert fork_cli(checkout, "status").returncode == 0
+
+
+# ----------------------------------------------------------------------- small things
+
+
+def test_readme_version_example_counts_the_patches():
+    with open(os.path.join(fork.ROOT, "README.md")) as f:
+        m = re.search(r"'(\d+\.\d+\.\d+)\+fork(\d+)\.g[0-9a-f]{10}'", f.read())
+    assert m, "README.md lost its version example"
+    assert m.group(1) == fork.config()["version"]
+    assert int(m.group(2)) == len(SERIES)
+
+
+def test_series_comment_is_no_difference(checkout, sdist, monkeypatch):
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    assert fork_cli(checkout, "tree").returncode == 0
+    series = checkout / "patches" / "series"
+    text = "# the series, oldest first\n" + series.read_text() + "\n# end\n"
+    series.write_text(text)
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 0, proc.stdout
+    assert fork_cli(checkout, "patches").returncode == 0
+    assert series.read_text() == text  # kept, comments and all
+    # CONTRIBUTING's command for maintainers passes git am the patches only
+    with open(os.path.join(fork.ROOT, "CONTRIBUTING.md")) as f:
+        (cmd,) = re.findall(r"^git am \$\((sed .*)\)$", f.read(), re.M)
+    cmd = cmd.replace("/path/to/fork/", str(checkout) + "/")
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+    assert out.stdout.split() == [str(checkout / "patches" / n) for n in SERIES]
+
+
+def test_empty_commit_is_refused(checkout, sdist, monkeypatch):
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    assert fork_cli(checkout, "tree").returncode == 0
+    tree_git(checkout, "commit", "-q", "--allow-empty", "-m", "nothing at all")
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 2
+    assert "nothing at all" in proc.stderr and "changes nothing" in proc.stderr
+    # and an empty patch file listed in the series is named, not built
+    empty = "{:04d}-empty.patch".format(len(SERIES) + 1)
+    (checkout / "patches" / empty).write_text("")
+    with open(checkout / "patches" / "series", "a") as f:
+        f.write(empty + "\n")
+    proc = fork_cli(checkout, "version")
+    assert proc.returncode == 2 and "{} is empty".format(empty) in proc.stderr
