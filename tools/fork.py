@@ -364,6 +364,9 @@ def _git_env():
         LC_ALL="C",
         TZ="UTC",
     )
+    # the tooling's own notes; `git am` takes the author from each patch
+    env.setdefault("GIT_AUTHOR_NAME", BOT_NAME)
+    env.setdefault("GIT_AUTHOR_EMAIL", BOT_EMAIL)
     for key in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
         env.pop(key, None)
     return env
@@ -398,10 +401,36 @@ def _slugify(subject):
     return slug[:52].rstrip("-") or "patch"
 
 
+def _user_identity():
+    """The contributor's git identity (name, email), or None when git has none."""
+    env = dict(os.environ)
+    for key in ("GIT_DIR", "GIT_WORK_TREE"):
+        env.pop(key, None)
+    out = []
+    for key in ("user.name", "user.email"):
+        proc = subprocess.run(
+            ["git", "config", "--get", key],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=os.path.expanduser("~"),
+        )
+        out.append(proc.stdout.strip())
+    return tuple(out) if all(out) else None
+
+
 def _init_repo(repo):
     git(repo, "init", "-q", "-b", "main")
-    git(repo, "config", "user.name", BOT_NAME)
-    git(repo, "config", "user.email", BOT_EMAIL)
+    # commits the contributor makes in tree/ are theirs; the project identity is
+    # only the fallback where git knows of none (the tooling's own commits name
+    # their author and committer explicitly)
+    if (
+        _user_identity() is None
+        and not os.environ.get("GIT_AUTHOR_EMAIL")
+        and not os.environ.get("EMAIL")
+    ):
+        git(repo, "config", "user.name", BOT_NAME)
+        git(repo, "config", "user.email", BOT_EMAIL)
     # git notes carry each commit's patch file name through amend and rebase
     git(repo, "config", "notes.rewriteRef", "refs/notes/commits")
     git(repo, "config", "commit.gpgsign", "false")

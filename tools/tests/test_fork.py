@@ -662,3 +662,41 @@ def test_empty_commit_is_refused(checkout, sdist, monkeypatch):
         f.write(empty + "\n")
     proc = fork_cli(checkout, "version")
     assert proc.returncode == 2 and "{} is empty".format(empty) in proc.stderr
+
+
+@pytest.mark.parametrize("identity", [True, False])
+def test_contributor_commits_under_their_identity(
+    tmp_path, checkout, sdist, monkeypatch, identity
+):
+    """tree/ keeps no identity of its own when the contributor has one: their
+    commits are theirs. The project identity is only a fallback."""
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n" if identity else ""
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key in ("EMAIL", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    assert fork_cli(checkout, "tree").returncode == 0
+    util = checkout / "tree" / "numpyro" / "util.py"
+    util.write_text(util.read_text() + "\n# mine\n")
+    # the contributor's own git, with their configuration
+    tree = str(checkout / "tree")
+    subprocess.run(["git", "-C", tree, "commit", "-q", "-am", "util: mine"], check=True)
+    author = subprocess.run(
+        ["git", "-C", tree, "log", "-1", "--format=%an <%ae>"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if identity:
+        assert author == "Ada Lovelace <ada@example.com>"
+    else:
+        assert author == "{} <{}>".format(fork.BOT_NAME, fork.BOT_EMAIL)
+    # the series' own commits keep their authors either way: no byte changes
+    before = fork._dir_files(fork.PATCHES)
+    assert fork_cli(checkout, "patches").returncode == 0
+    after = fork._dir_files(str(checkout / "patches"))
+    assert all(after[n] == before[n] for n in SERIES)
