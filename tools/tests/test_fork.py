@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 
 from conftest import committed_files
@@ -700,3 +701,85 @@ def test_contributor_commits_under_their_identity(
     assert fork_cli(checkout, "patches").returncode == 0
     after = fork._dir_files(str(checkout / "patches"))
     assert all(after[n] == before[n] for n in SERIES)
+
+
+def backend(checkout, code, env):
+    """Run PEP 517 hooks of the fork's backend in ``checkout``, as build tools do."""
+    full = dict(env, PYTHONPATH=str(checkout / "tools"))
+    prog = "import fork_backend as b\n" + code
+    return run([sys.executable, "-c", prog], cwd=str(checkout), env=full)
+
+
+def test_sdist_is_self_contained(tmp_path, checkout, sdist):
+    """`python -m build` and `uv build` make an sdist, then the wheel from it:
+    the sdist carries the build's inputs, and its wheel is the checkout's."""
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    out = tmp_path / "sdist"
+    proc = backend(checkout, "print(b.build_sdist({!r}))".format(str(out)), env)
+    assert proc.returncode == 0, proc.stderr
+    (tarball,) = out.glob("*.tar.gz")
+    assert tarball.name == "numpyro-{}.tar.gz".format(fork.version())
+    with tarfile.open(tarball) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for needed in ["fork.toml", "setup.py", "tools/fork.py", "patches/series"]:
+        assert needed in names
+    assert {"patches/" + n for n in SERIES} <= names
+    assert not [n for n in names if n.startswith(("numpyro/", "tools/tests"))]
+    proc, from_sdist = build_wheel(tarball, tmp_path / "w1", env)
+    assert proc.returncode == 0, proc.stderr
+    proc, from_checkout = build_wheel(checkout, tmp_path / "w2", env)
+    assert proc.returncode == 0, proc.stderr
+    with open(from_sdist[0], "rb") as f1, open(from_checkout[0], "rb") as f2:
+        assert f1.read() == f2.read()
+
+
+def test_editable_install_stages_nothing(tmp_path, checkout, sdist):
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    code = (
+        "md = b.prepare_metadata_for_build_editable({md!r})\n"
+        "print(b.build_editable({whl!r}, metadata_directory={md!r} + '/' + md))"
+    ).format(md=str(tmp_path / "md"), whl=str(tmp_path / "whl"))
+    (tmp_path / "md").mkdir()
+    proc = backend(checkout, code, env)
+    assert proc.returncode == 0, proc.stderr
+    assert list((tmp_path / "whl").glob("numpyro-*.whl"))
+    assert (checkout / "tree" / ".git").is_dir()
+    assert not (checkout / ".fork-build").exists()
+
+
+def test_build_requirements_are_pinned():
+    with open(os.path.join(fork.ROOT, "pyproject.toml"), "rb") as f:
+        requires = tomllib.load(f)["build-system"]["requires"]
+    with open(os.path.join(fork.ROOT, "requirements", "constraints.txt")) as f:
+        pins = dict(
+            line.strip().split("==") for line in f if "==" in line and line[0] != "#"
+        )
+    (setuptools,) = [r for r in requires if r.startswith("setuptools")]
+    assert setuptools == "setuptools==" + pins["setuptools"]
+
+
+def test_offline_recipe_of_the_readme(tmp_path, checkout, sdist):
+    """README's offline path, with no index reachable: a wheelhouse of the build
+    requirements and NUMPYRO_FORK_SDIST, with pip's build isolation."""
+    with open(os.path.join(fork.ROOT, "README.md")) as f:
+        readme = f.read()
+    (download,) = re.findall(r"^pip download -d wheelhouse (.+?)   #", readme, re.M)
+    wheelhouse = tmp_path / "wheelhouse"
+    # online: the build requirements (the dependencies are pip's own business)
+    args = [a.strip('"') for a in download.split() if a != "."]
+    proc = run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps"]
+        + ["-d", str(wheelhouse), *args]
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(
+        r"^NUMPYRO_FORK_SDIST=\S+ pip install --no-index --find-links wheelhouse \.$",
+        readme,
+        re.M,
+    )
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--no-index"]
+    cmd += ["--find-links", str(wheelhouse), "-w", str(tmp_path / "w"), str(checkout)]
+    proc = run(cmd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert list((tmp_path / "w").glob("numpyro-*.whl"))
