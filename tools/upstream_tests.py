@@ -96,8 +96,8 @@ def _venv_inputs_digest():
     return _digest(*data)
 
 
-def _stamp(side):
-    path = os.path.join(VENVS[side], ".installed")
+def _stamp(side, name=".installed"):
+    path = os.path.join(VENVS[side], name)
     if os.path.isfile(path):
         with open(path) as f:
             return f.read().strip()
@@ -123,7 +123,13 @@ def ensure_venvs():
     os.makedirs(WORK, exist_ok=True)
     want = _venv_inputs_digest()
     if _stamp("fork") != want:
-        pip = _new_venv("fork")
+        # brought up to date in place (a new venv only when there is none): the
+        # pristine venv then copies whatever it holds
+        if os.path.isfile(_py("fork")):
+            pip = [_py("fork"), "-m", "pip", "install", "-q"]
+            pip += ["--disable-pip-version-check"]
+        else:
+            pip = _new_venv("fork")
         _run(pip + ["-c", CONSTRAINTS, "-e", ".[dev,upstream]"], cwd=fork.ROOT)
         _write_stamp("fork", want)
     frozen = subprocess.run(
@@ -147,6 +153,11 @@ def ensure_venvs():
         _run(pip + ["--no-deps", "-r", req])
         _run(pip + ["--no-deps", "--no-build-isolation", sdist])
         _write_stamp("pristine", want_pristine)
+    # what the results depend on: the packages installed, not how they were chosen
+    with open(os.path.join(VENVS["fork"], ".packages"), "w") as f:
+        f.write(_digest(frozen) + "\n")
+    with open(os.path.join(VENVS["pristine"], ".packages"), "w") as f:
+        f.write(_digest(frozen, fork.config()["sdist_sha256"]) + "\n")
     for side in SIDES:
         _log("{}: {}".format(side, " ".join(_numpyro_of(side))))
 
@@ -231,10 +242,10 @@ def side_key(side):
     """What a side's results depend on, besides the test file itself."""
     if side == "pristine":
         base = _tree_git("rev-parse", fork.BASE_TAG).strip()
-        return _digest(side, base, _stamp(side))
+        return _digest(side, base, _stamp(side, ".packages"))
     head = _tree_git("rev-parse", "HEAD^{tree}").strip()
     dirty = fork.git(fork.TREE, "diff", "HEAD", "--binary").stdout
-    return _digest(side, head, dirty, _stamp(side))
+    return _digest(side, head, dirty, _stamp(side, ".packages"))
 
 
 # --------------------------------------------------------------------------- run
