@@ -11,10 +11,20 @@ import json
 import os
 
 _file = None
+_worker = False
+
+
+def pytest_configure(config):
+    # under pytest-xdist the controller receives every worker's reports: only it
+    # writes (a worker would write each line a second time)
+    global _worker
+    _worker = hasattr(config, "workerinput")
 
 
 def _out():
     global _file
+    if _worker:
+        return None
     if _file is None:
         path = os.environ.get("FORK_OUTCOMES")
         if not path:

@@ -359,6 +359,7 @@ def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem, extra=
         os.remove(part)
     return {
         "status": status,
+        "records": len(records),
         "rc": rc,
         "seconds": round(time.monotonic() - start, 1),
         "cpu_seconds": cpu,

@@ -178,3 +178,11 @@ def test_report_lists_differences(tmp_path, monkeypatch):
     new = out.read_text()
     assert new.endswith(upstream_tests.NOTES_MARK + "\nkept notes\n")
     assert "old" not in new.split(upstream_tests.NOTES_MARK)[0]
+
+
+def test_each_outcome_written_once_under_xdist(suite):
+    res = run(suite, "test_outcomes.py", 2)
+    part = suite / "test_outcomes.jsonl.part"
+    assert not part.exists()  # read and removed
+    # 9 tests: 6 calls, 2 skips at call or setup, 1 setup error; once each
+    assert res["records"] == 9
