@@ -7,7 +7,9 @@ of ``patches/series`` must
 * build: ``pip wheel`` of this checkout with ``patches/series`` cut after patch k
   (the path users take: pinned sdist, the series' ``numpyro/`` hunks);
 * pass the tests of their patches: every test file the first k patches add or
-  change, as they stand after patch k, run against the library after patch k.
+  change, as they stand after patch k, run against the library after patch k
+  (one pytest session; ``--subset FILE=KEXPR`` narrows a slow upstream file, as
+  in `make test`).
 
 It also finds which earlier patches each patch needs in order to apply (a patch
 that does not apply without another one depends on it) and checks that the
@@ -153,9 +155,9 @@ def test_files(repo, rev, base=fork.BASE_TAG):
 
 
 def run_tests(python, repo, files, subsets, jobs, extra):
-    """pytest over ``files`` in ``repo`` (its numpyro/ first on sys.path); the
-    files of ``subsets`` run apart with their -k expression. Returns
-    [(description, exit code, summary line)]."""
+    """pytest over ``files`` in ``repo`` (its numpyro/ first on sys.path), the
+    files of ``subsets`` narrowed by their -k expression (conftest.py's
+    --subset). Returns (exit code, summary line)."""
     env = dict(os.environ, PYTHONPATH=repo)
     env.pop("PYTEST_ADDOPTS", None)
     where = subprocess.run(
@@ -169,33 +171,25 @@ def run_tests(python, repo, files, subsets, jobs, extra):
         raise fork.ForkError(
             "the tests would import numpyro from {}, not from {}".format(where, repo)
         )
-    base = [python, "-m", "pytest", "-c", os.path.join(repo, "pyproject.toml")]
-    base += ["--rootdir=" + repo, "--confcutdir=" + repo, "-p", "no:cacheprovider"]
-    base += ["-q", "--color=no", "-rfE"]
+    cmd = [python, "-m", "pytest", "-c", os.path.join(repo, "pyproject.toml")]
+    cmd += ["--rootdir=" + repo, "--confcutdir=" + repo, "-p", "no:cacheprovider"]
+    cmd += ["-q", "--color=no", "-rfE"]
     if jobs:
-        base += ["-n", str(jobs)]
-    runs = []
-    plain = [f for f in files if f not in subsets]
-    if plain:
-        runs.append((" ".join(plain), plain))
+        cmd += ["-n", str(jobs), "--dist", "worksteal"]
     for f in files:
         if f in subsets:
-            runs.append(("{} -k {!r}".format(f, subsets[f]), [f, "-k", subsets[f]]))
-    results = []
-    for desc, args in runs:
-        _log("    $ pytest {}".format(desc))
-        proc = subprocess.run(
-            base + args + extra, cwd=repo, env=env, capture_output=True, text=True
-        )
-        lines = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()]
-        summary = lines[-1].strip("= ") if lines else "(no output)"
-        if proc.returncode not in (0, 5):
-            failed = [ln for ln in lines if ln.startswith(("FAILED", "ERROR"))]
-            for ln in failed[:20]:
-                _log("      " + ln)
-        _log("      " + summary)
-        results.append((desc, proc.returncode, summary))
-    return results
+            cmd += ["--subset", "{}={}".format(f, subsets[f])]
+    _log("    $ pytest " + " ".join(files))
+    proc = subprocess.run(
+        cmd + files + extra, cwd=repo, env=env, capture_output=True, text=True
+    )
+    lines = [ln for ln in proc.stdout.strip().splitlines() if ln.strip()]
+    summary = lines[-1].strip("= ") if lines else "(no output)"
+    if proc.returncode not in (0, 5):
+        for ln in [ln for ln in lines if ln.startswith(("FAILED", "ERROR"))][:20]:
+            _log("      " + ln)
+    _log("      " + summary)
+    return proc.returncode, summary
 
 
 # --------------------------------------------------------------------------- main
@@ -272,14 +266,14 @@ def main(argv=None):
                             else " (named in its message)",
                         )
                     )
-                results = []
+                result = None
                 if not args.no_tests:
                     rev = commits[k - 1]
                     fork.git(repo, "checkout", "-q", "--detach", rev)
                     base = commits[k - 2] if args.new_only and k > 1 else fork.BASE_TAG
                     files = test_files(repo, rev, base)
                     if files:
-                        results = run_tests(
+                        result = run_tests(
                             args.python,
                             repo,
                             files,
@@ -287,14 +281,14 @@ def main(argv=None):
                             args.jobs,
                             args.pytest_args,
                         )
-                failed = [r for r in results if r[1] not in (0, 5)]
-                bad += (not ok) + len(failed) + len(undeclared)
+                failed = result is not None and result[0] not in (0, 5)
+                bad += (not ok) + failed + len(undeclared)
                 rows.append(
                     (
                         k,
                         name,
                         "ok" if ok else "FAILED",
-                        "; ".join(r[2] for r in results) or "-",
+                        result[1] if result else "-",
                         ", ".join(needs[name]) or "-",
                         ", ".join(undeclared) or "-",
                         time.monotonic() - start,
