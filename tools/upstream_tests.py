@@ -466,6 +466,7 @@ def build_report(files, command):
     total = {s: collections.Counter() for s in SIDES}
     skips = {s: collections.Counter() for s in SIDES}
     numpyro = {}
+    versions = {s: collections.Counter() for s in SIDES}
     seconds = {s: 0.0 for s in SIDES}
     cpu = {s: 0.0 for s in SIDES}
     settings = collections.Counter()
@@ -479,6 +480,7 @@ def build_report(files, command):
                 cells.append("not run")
                 continue
             numpyro.setdefault(s, r.get("numpyro"))
+            versions[s][(r.get("numpyro") or ["?"])[0]] += 1
             finished.append(r.get("finished", ""))
             c = counts(r["tests"])
             total[s].update(c)
@@ -533,7 +535,18 @@ def build_report(files, command):
     ]
     for s in SIDES:
         v = numpyro.get(s) or ["?", "?"]
-        out.append("* {}: numpyro {} imported from `{}`".format(s, v[0], v[1]))
+        where = v[1]
+        if where.startswith(fork.ROOT + os.sep):
+            where = os.path.relpath(where, fork.ROOT)
+        out.append("* {}: numpyro {} imported from `{}`".format(s, v[0], where))
+        if len(versions[s]) > 1:
+            out.append(
+                "  **results of several versions mixed:** "
+                + ", ".join(
+                    "{} ({} files)".format(k, n) for k, n in versions[s].items()
+                )
+                + "; `make test-upstream` reruns what is stale"
+            )
     tests_from = _tree_git("show", "-s", "--format=%b", fork.BASE_TAG).strip()
     out += [
         "",
