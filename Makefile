@@ -64,13 +64,20 @@ CHANGED_TESTS = $(shell git -C tree diff --name-only --diff-filter=AM upstream H
 PATCH_TESTS = $(filter-out $(DIST_TESTS),$(CHANGED_TESTS))
 SUBSET := --subset "$(DIST_TESTS)=$(DIST_SUBSET)"
 
-.PHONY: demo test test-upstream test-upstream-status test-prefixes test-upstream-full audit test-fork test-series tree ensure-tree patches status lint venv bench clean
+.PHONY: rebase demo test test-upstream test-upstream-status test-prefixes test-upstream-full audit test-fork test-series tree ensure-tree patches status lint venv bench clean
 
 tree:
 	@$(FORK) tree $(if $(FORCE),--force)
 
 patches:
 	@$(FORK) patches
+
+# move the series onto another upstream release (three-way merges; stops at a
+# conflict with tree/ kept): make rebase VERSION=0.23.0 SHA256=<of its sdist>
+# [SDIST=path/to/numpyro-0.23.0.tar.gz] [DRY_RUN=1: only say what applies]
+rebase:
+	@$(FORK) rebase --version "$(VERSION)" --sha256 "$(SHA256)" \
+		$(if $(SDIST),--sdist "$(SDIST)") $(if $(DRY_RUN),--dry-run)
 
 status:
 	@$(FORK) status

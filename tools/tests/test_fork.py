@@ -3,6 +3,7 @@
 bad input by name, the version identifies the series, export does not churn."""
 
 import hashlib
+import io
 import os
 import re
 import shutil
@@ -783,3 +784,107 @@ def test_offline_recipe_of_the_readme(tmp_path, checkout, sdist):
     proc = run(cmd, env=env)
     assert proc.returncode == 0, proc.stderr
     assert list((tmp_path / "w").glob("numpyro-*.whl"))
+
+
+# ----------------------------------------------------------------------- rebase
+
+
+def newer_sdist(sdist, out, version, edit):
+    """A synthetic newer release: the pinned sdist renamed to ``version``, with
+    ``edit(path, text) -> text`` applied to each of its Python files."""
+    old = "{}-{}/".format(fork.config()["name"], fork.config()["version"])
+    new = "{}-{}/".format(fork.config()["name"], version)
+    path = out / "{}-{}.tar.gz".format(fork.config()["name"], version)
+    with tarfile.open(sdist) as src, tarfile.open(path, "w:gz") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read() if m.isfile() else None
+            rel = m.name[len(old) :] if m.name.startswith(old) else m.name
+            m.name = new + rel if m.name.startswith(old) else m.name
+            if data is not None and rel.endswith(".py"):
+                data = edit(rel, data.decode()).encode()
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data) if data is not None else None)
+    return str(path), hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def first_removed_line(patch, path):
+    """A line that ``patch`` removes from ``path``."""
+    with open(os.path.join(fork.PATCHES, patch)) as f:
+        diff = f.read().split("diff --git a/{0} b/{0}".format(path), 1)[1]
+    for line in diff.splitlines():
+        if line.startswith("-") and not line.startswith("---") and len(line) > 20:
+            return line[1:]
+    raise AssertionError("no removed line")
+
+
+def test_rebase_onto_a_newer_release(tmp_path, checkout, sdist, monkeypatch):
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, "")
+    assert fork_cli(checkout, "tree").returncode == 0
+    target = "numpyro/distributions/truncated.py"
+    first = SERIES[0]
+    removed = first_removed_line(first, target)
+
+    # a release that changes a line patch 1 changes: a conflict, named
+    def conflicting(rel, text):
+        return text.replace(removed, removed + "  # changed upstream", 1)
+
+    bad, bad_sha = newer_sdist(sdist, tmp_path, "0.22.1", conflicting)
+    proc = fork_cli(
+        checkout,
+        "rebase",
+        "--version",
+        "0.22.1",
+        "--sha256",
+        bad_sha,
+        "--sdist",
+        bad,
+        "--dry-run",
+    )
+    assert proc.returncode == 1
+    assert "{} (number 1): conflicts in {}".format(first, target) in proc.stdout
+    before = fork._dir_files(str(checkout / "patches"))
+    proc = fork_cli(
+        checkout, "rebase", "--version", "0.22.1", "--sha256", bad_sha, "--sdist", bad
+    )
+    assert proc.returncode == 2
+    assert "patch {} (number 1 in patches/series)".format(first) in proc.stderr
+    assert target in proc.stderr and "git -C tree am --continue" in proc.stderr
+    assert (checkout / "tree" / ".git" / "rebase-apply").is_dir()  # kept, stopped
+    assert fork._dir_files(str(checkout / "patches")) == before
+
+    # a release that changes other lines: every patch applies, the series moves
+    def harmless(rel, text):
+        if rel == target:
+            return "# a new first line upstream\n" + text
+        return text
+
+    good, good_sha = newer_sdist(sdist, tmp_path, "0.22.2", harmless)
+    shutil.copy2(os.path.join(fork.ROOT, "fork.toml"), checkout / "fork.toml")
+    assert fork_cli(checkout, "tree", "--force").returncode == 0
+    proc = fork_cli(
+        checkout,
+        "rebase",
+        "--version",
+        "0.22.2",
+        "--sha256",
+        good_sha,
+        "--sdist",
+        good,
+        "--dry-run",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "{0} of {0} patches apply".format(len(SERIES)) in proc.stdout
+    proc = fork_cli(
+        checkout, "rebase", "--version", "0.22.2", "--sha256", good_sha, "--sdist", good
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert 'version = "0.22.2"' in (checkout / "fork.toml").read_text()
+    assert good_sha in (checkout / "fork.toml").read_text()
+    log = tree_git(checkout, "log", "--format=%s", fork.BASE_TAG + "..HEAD").stdout
+    assert len(log.splitlines()) == len(SERIES)
+    base = tree_git(checkout, "show", "-s", "--format=%s", fork.BASE_TAG).stdout
+    assert base.startswith("numpyro 0.22.2")
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", good)
+    assert fork_cli(checkout, "status").returncode == 0
+    assert fork_cli(checkout, "version").stdout.startswith("0.22.2+fork")
