@@ -521,7 +521,18 @@ def _materialize(dest, patches_dir=PATCHES, tests=None, build_only=False):
             check=False,
         )
         if proc.returncode != 0:
-            report = (proc.stdout + proc.stderr).strip()
+            # git am's own advice ("Patch failed at 0001", "run git am --continue")
+            # is about a temporary repository that is removed: the patch is named
+            # below, by its file and place in the series
+            report = "\n".join(
+                line
+                for line in _am_report(proc).splitlines()
+                if not re.match(
+                    r"(hint: |Patch failed at |When you have resolved|If you prefer "
+                    r"to skip|To restore the original|See \"git)",
+                    line,
+                )
+            )
             files = sorted(set(re.findall(r"patch failed: ([^:\s]+)", report)))
             files += sorted(
                 set(

@@ -328,6 +328,8 @@ def test_patch_that_does_not_apply_is_named(tmp_path, checkout, sdist):
         in out
     )
     assert "numpyro/util.py" in out
+    # no advice about a repository that no longer exists
+    assert "Patch failed at" not in out and "--continue" not in out
     # nothing half-patched is left to be picked up by a later build
     stages = checkout / ".fork-build"
     assert not stages.exists() or not [p for p in stages.iterdir()]
