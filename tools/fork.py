@@ -201,6 +201,14 @@ def patch_paths(path):
     return paths
 
 
+def test_excludes(tests):
+    """`git am` options leaving out the hunks to upstream's tests when they are
+    not there (``tests`` is None)."""
+    if tests is not None:
+        return []
+    return ["--exclude=test/{}/*".format(d) for d in UPSTREAM_TEST_DIRS]
+
+
 def _is_upstream_test(path):
     return any(path.startswith("test/{}/".format(d)) for d in UPSTREAM_TEST_DIRS)
 
@@ -499,10 +507,8 @@ def _materialize(dest, patches_dir=PATCHES, tests=None, build_only=False):
     _commit_base(dest, message)
     if build_only:
         limits = ["--include=" + p for p in BUILD_PATHS]
-    elif tests is None:
-        limits = ["--exclude=test/{}/*".format(d) for d in UPSTREAM_TEST_DIRS]
     else:
-        limits = []
+        limits = test_excludes(tests)
     skipped = {}
     for i, name in enumerate(names):
         path = os.path.join(patches_dir, name)
@@ -712,6 +718,15 @@ def _partial_tree_message(skipped):
     )
 
 
+def _tree_unchanged(state, tree_files=None):
+    """tree/ as it was when it last agreed with patches/: no edits, no commits."""
+    if tree_files is None:
+        tree_files = _tree_export_files()
+    return not _tree_edits() and _files_digest(tree_files) == state.get(
+        "tree", state.get("synced")
+    )
+
+
 def _tree_edits():
     """Uncommitted and untracked files in tree/ (version.py is stamped, not edited)."""
     out = git(TREE, "status", "--porcelain", "--untracked-files=all").stdout
@@ -758,9 +773,7 @@ def cmd_tree(force=False, keep=False):
         edits = _tree_edits()
         state = _read_state()
         same_tests = state.get("upstream_tests") == tests_digest
-        tree_clean = not edits and _files_digest(tree_files) == state.get(
-            "tree", state.get("synced")
-        )
+        tree_clean = _tree_unchanged(state, tree_files)
         up_to_date = (
             tree_clean and _files_digest(patches_files) == state.get("synced")
         ) or (tree_files == patches_files and not edits)
@@ -977,11 +990,7 @@ def rebase_dry_run(new_cfg, new_sdist, tests=None, patches_dir=PATCHES):
     with tempfile.TemporaryDirectory(prefix="numpyro-fork-rebase-") as tmp:
         repo = os.path.join(tmp, "tree")
         _rebase_repo(repo, new_cfg, new_sdist, tests)
-        limits = (
-            []
-            if tests
-            else ["--exclude=test/{}/*".format(d) for d in UPSTREAM_TEST_DIRS]
-        )
+        limits = test_excludes(tests)
         for name in names:
             proc = git(
                 repo,
@@ -1044,11 +1053,7 @@ def cmd_rebase(version, sha256, sdist=None, dry_run=False):
         )
         return 1 if bad else 0
     if os.path.isdir(os.path.join(TREE, ".git")):
-        state = _read_state()
-        edits = _tree_edits()
-        if edits or _files_digest(_tree_export_files()) != state.get(
-            "tree", state.get("synced")
-        ):
+        if not _tree_unchanged(_read_state()):
             raise ForkError(
                 "tree/ holds work not in patches/; `make patches` (or `make tree "
                 "FORCE=1`) before moving the series to another release"
@@ -1060,11 +1065,7 @@ def cmd_rebase(version, sha256, sdist=None, dry_run=False):
     try:
         new = os.path.join(tmp, "tree")
         _rebase_repo(new, new_cfg, new_sdist, tests)
-        limits = (
-            []
-            if tests
-            else ["--exclude=test/{}/*".format(d) for d in UPSTREAM_TEST_DIRS]
-        )
+        limits = test_excludes(tests)
         proc = git(
             new,
             "am",

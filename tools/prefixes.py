@@ -238,12 +238,7 @@ def main(argv=None):
             ).stdout.split()
             scratch = os.path.join(work, "scratch")
             shutil.copytree(repo, scratch, symlinks=True)
-            limits = (
-                ["--exclude=test/{}/*".format(d) for d in fork.UPSTREAM_TEST_DIRS]
-                if tests is None
-                else []
-            )
-            needs = dependencies(scratch, names, limits=limits)
+            needs = dependencies(scratch, names, limits=fork.test_excludes(tests))
             shutil.rmtree(scratch)
             shutil.copy2(os.path.join(fork.ROOT, "conftest.py"), repo)
             for k in range(args.first, last + 1):
