@@ -144,7 +144,7 @@ def ensure_venvs():
         if line.strip() and not line.lower().startswith("numpyro")
     )
     sdist = fork.upstream_sdist()
-    want_pristine = _digest(want, frozen, fork.config()["sdist_sha256"])
+    want_pristine = _digest(frozen, fork.config()["sdist_sha256"])
     if _stamp("pristine") != want_pristine:
         pip = _new_venv("pristine")
         req = os.path.join(VENVS["pristine"], "frozen-from-fork.txt")
