@@ -126,9 +126,11 @@ FILES ?=
 TIMEOUT ?= 3600
 TEST_TIMEOUT ?= 900
 UPSTREAM := $(PYTHON) tools/upstream_tests.py
+UPSTREAM_CMD = make test-upstream$(if $(FILES), FILES='$(FILES)')$(if $(filter-out 2,$(JOBS)), JOBS=$(JOBS))
 test-upstream: ensure-tree
-	$(UPSTREAM) run --jobs $(JOBS) --timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) $(if $(RERUN),--force) $(FILES)
-	$(UPSTREAM) report --command "make test-upstream$(if $(FILES), FILES='$(FILES)')"
+	$(UPSTREAM) run --jobs $(JOBS) --timeout $(TIMEOUT) --test-timeout $(TEST_TIMEOUT) \
+		$(if $(RERUN),--force) --command "$(UPSTREAM_CMD)" $(FILES)
+	$(UPSTREAM) report --command "make test-upstream"
 
 # every prefix of the series builds (pip wheel) and passes the tests of its
 # patches, and each patch's message names the patches it needs to apply; slow,

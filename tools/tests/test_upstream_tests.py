@@ -161,20 +161,25 @@ def test_report_lists_differences(tmp_path, monkeypatch):
                 "tests": tests,
                 "numpyro": ["0.22.0", "/x/numpyro/__init__.py"],
                 "finished": "2026-12-01T00:00:00+00:00",
+                "key": "k-" + side if path != "test/test_a.py" else "old",
+                "command": "make test-upstream FILES=" + path,
             }
             with open(upstream_tests._result_path(side, path), "w") as f:
                 json.dump(res, f)
-    text = upstream_tests.build_report(files, "make test-upstream")
+    keys = {"pristine": "k-pristine", "fork": "k-fork"}
+    text = upstream_tests.build_report(files, "make test-upstream", keys)
     assert "3 tests whose outcome differs, in 1 files" in text
     assert "| `t[1]` | passed | failed | ValueError: \\| pipe |" in text
     assert "| `gone` | passed | absent |" in text
     assert "| `new` | absent | passed |" in text
     assert "| no funsor | 1 | 1 |" in text
-    assert "| `test/test_a.py` | 1/0/0 | 1/0/0 | 0 |" in text
+    assert "| `test/test_a.py` | 1/0/0 (stale) | 1/0/0 (stale) | 0 |" in text
+    assert "Stale results" in text and "test/test_a.py (fork)" in text
+    assert "make test-upstream FILES=test/infer/test_b.py" in text
     # hand-written notes below the mark survive a new report
     out = tmp_path / "REPORT.md"
     out.write_text("old\n" + upstream_tests.NOTES_MARK + "\nkept notes\n")
-    upstream_tests.cmd_report(files, "make test-upstream", str(out))
+    upstream_tests.cmd_report(files, "make test-upstream", str(out), keys)
     new = out.read_text()
     assert new.endswith(upstream_tests.NOTES_MARK + "\nkept notes\n")
     assert "old" not in new.split(upstream_tests.NOTES_MARK)[0]
