@@ -64,7 +64,7 @@ CHANGED_TESTS = $(shell git -C tree diff --name-only --diff-filter=AM upstream H
 PATCH_TESTS = $(filter-out $(DIST_TESTS),$(CHANGED_TESTS))
 SUBSET := --subset "$(DIST_TESTS)=$(DIST_SUBSET)"
 
-.PHONY: rebase demo test test-upstream test-upstream-status test-prefixes test-upstream-full audit test-fork test-series tree ensure-tree patches status lint venv bench clean
+.PHONY: rebase demo test test-upstream test-upstream-status test-prefixes test-upstream-full audit test-truncated-full test-fork test-series tree ensure-tree patches status lint venv bench clean
 
 tree:
 	@$(FORK) tree $(if $(FORCE),--force)
@@ -111,6 +111,10 @@ test: venv
 # every upstream test of test/test_distributions.py (slow)
 test-upstream-full: venv
 	$(PYTEST) -n $(JOBS) $(DIST_TESTS) $(PYTEST_ARGS)
+
+# patch 0001's accuracy grid with every Student's t df (slow mpmath references)
+test-truncated-full: venv
+	NUMPYRO_FULL_GRID=1 $(PYTEST) -n $(JOBS) test/test_truncated_icdf.py $(PYTEST_ARGS)
 
 # the full tracer-leak audit of patch 0003: every class under every transform,
 # including MCMC with parallel chains on two host devices
