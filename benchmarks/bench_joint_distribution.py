@@ -7,17 +7,25 @@ alternating (interleaved), is evaluated three ways:
 * ``by hand``: one batched distribution per family, built in the function from
   arrays of hyper-parameters, on its slice of a parameter vector laid out family by
   family (the fastest code one writes by hand);
+* ``by hand, interleaved``: the same, on the parameter vector laid out as the
+  joint's (the families alternating), each family's coordinates taken with a
+  strided slice: what de-interleaving costs, whoever does it;
 * ``joint, built``: ``JointDistribution(*marginals)``, the marginals and the joint
   built in the function from Python floats (as in a model);
 * ``joint, prebuilt``: the same distribution built once, outside (e.g. a prior
-  defined at module level), closed over by the function.
+  defined at module level), closed over by the function;
+* ``marginals only`` (trace+compile rows only): a function that builds the
+  marginals from Python floats, as ``joint, built`` does, and returns the sum of
+  its input: the cost of the model's own constructors, not the joint's.
 
 Measured, with XLA on one thread: eager ``log_prob`` (repeated calls, after the
 first), the trace+compile time of ``jit(log_prob)`` and of ``jit(grad(log_prob))``
 (first call of a new jitted function), and the jitted run time of ``log_prob``,
 its gradient and ``vmap(log_prob)`` over 256 vectors. Each round measures every
 strategy in turn (best of the rounds), so that a change of the machine's load hits
-them alike. Upstream NumPyro has no JointDistribution: the reference is the code
+them alike. The sizes of the programs (jaxpr equations, instructions of the
+compiled HLO) do not depend on the load: on a loaded machine, they are what to
+compare. Upstream NumPyro has no JointDistribution: the reference is the code
 batched by hand, in the same process.
 
 Cases: 300 Normal + 300 Gamma marginals (the speed targets of the review of
@@ -45,7 +53,13 @@ CASES = {
         ("normal", "truncnorm", "beta", "exponential", "lognormal"),
     ),
 }
-STRATEGIES = ("by hand", "joint, built", "joint, prebuilt")
+STRATEGIES = (
+    "by hand",
+    "by hand, interleaved",
+    "joint, built",
+    "joint, prebuilt",
+    "marginals only",
+)
 METRICS = (
     ("eager", "eager log_prob"),
     ("compile", "trace+compile log_prob"),
@@ -53,7 +67,13 @@ METRICS = (
     ("run", "jit run log_prob"),
     ("run_grad", "jit run grad"),
     ("run_vmap", "jit run vmap(log_prob), 256 vectors"),
+    ("eqns", "jaxpr equations of log_prob"),
+    ("hlo", "compiled HLO instructions, log_prob"),
+    ("hlo_grad", "compiled HLO instructions, grad"),
+    ("hlo_vmap", "compiled HLO instructions, vmap(log_prob)"),
 )
+# sizes, not times: the same on every run, whatever the machine's load
+COUNTS = ("eqns", "hlo", "hlo_grad", "hlo_vmap")
 TARGETS = {"eager": 3.0, "compile": 2.0, "compile_grad": 2.0}  # others: 1.3
 
 
@@ -94,6 +114,18 @@ def worker(n, families, rounds):
             start += size
         return total
 
+    def by_hand_interleaved(x):
+        total = 0.0
+        for j, f in enumerate(families):
+            a, b = hyper[index[f], 0], hyper[index[f], 1]
+            piece = x[..., j :: len(families)]
+            total = total + make(f, a, b).log_prob(piece).sum(-1)
+        return total
+
+    def marginals_only(x):
+        marginals = [make(*p) for p in params]
+        return x.sum(-1) + 0.0 * len(marginals)
+
     def built(x):
         joint = dist.JointDistribution(*(make(*p) for p in params))
         return joint.log_prob(x)
@@ -107,6 +139,7 @@ def worker(n, families, rounds):
     xs = prebuilt_joint.sample(jax.random.key(1), (256,))
     cases = {
         "by hand": (by_hand, x1[layout], xs[:, layout]),
+        "by hand, interleaved": (by_hand_interleaved, x1, xs),
         "joint, built": (built, x1, xs),
         "joint, prebuilt": (prebuilt, x1, xs),
     }
@@ -124,7 +157,7 @@ def worker(n, families, rounds):
         jax.block_until_ready(jitted(x))
         return time.perf_counter() - start
 
-    results = {name: {} for name in cases}
+    results = {name: {} for name in STRATEGIES}
 
     def record(name, metric, seconds):
         results[name][metric] = min(results[name].get(metric, float("inf")), seconds)
@@ -133,7 +166,21 @@ def worker(n, families, rounds):
         name: (jax.jit(fn), jax.jit(grad_of(fn)), jax.jit(jax.vmap(fn)))
         for name, (fn, _, _) in cases.items()
     }
+    def hlo_size(jitted, x):
+        text = jitted.lower(x).compile().as_text()
+        return sum(1 for line in text.splitlines() if " = " in line)
+
+    for name, (fn, v1, vs) in cases.items():
+        run, run_grad, run_vmap = jitted[name]
+        results[name]["eqns"] = len(jax.make_jaxpr(fn)(v1).eqns)
+        results[name]["hlo"] = hlo_size(run, v1)
+        results[name]["hlo_grad"] = hlo_size(run_grad, v1)
+        results[name]["hlo_vmap"] = hlo_size(run_vmap, vs)
     for _ in range(rounds):
+        record("marginals only", "compile", compile_time(marginals_only, x1))
+        record(
+            "marginals only", "compile_grad", compile_time(grad_of(marginals_only), x1)
+        )
         for name, (fn, v1, vs) in cases.items():
             if name != "joint, built":  # eager: the joint's own cost, not the model's
                 record(name, "eager", best_time(fn, v1, repeat=5, number=5))
@@ -159,18 +206,27 @@ def report(script, rounds):
             row = [label]
             for name in STRATEGIES:
                 t = results[name].get(metric)
-                row.append("-" if t is None else fmt_time(t))
+                if t is None:
+                    row.append("-")
+                else:
+                    row.append(str(t) if metric in COUNTS else fmt_time(t))
             for name in STRATEGIES[1:]:
                 t = results[name].get(metric)
                 row.append("-" if t is None else "{:.2f}".format(t / ref[metric]))
-            row.append("{:.1f}".format(TARGETS.get(metric, 1.3)))
+            own = results["marginals only"].get(metric)
+            if own is None:
+                row.append("-")
+            else:
+                own = results["joint, built"][metric] - own
+                row.append("{:.2f}".format(own / ref[metric]))
+            row.append("-" if metric in COUNTS else f"{TARGETS.get(metric, 1.3):.1f}")
             rows.append(row)
         print_table(
             "{} (interleaved), XLA on one thread".format(title),
             [""]
             + list(STRATEGIES)
             + ["{} / by hand".format(name) for name in STRATEGIES[1:]]
-            + ["target"],
+            + ["(joint, built - marginals only) / by hand", "target"],
             rows,
         )
 
