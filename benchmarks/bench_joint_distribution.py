@@ -166,6 +166,7 @@ def worker(n, families, rounds):
         name: (jax.jit(fn), jax.jit(grad_of(fn)), jax.jit(jax.vmap(fn)))
         for name, (fn, _, _) in cases.items()
     }
+
     def hlo_size(jitted, x):
         text = jitted.lower(x).compile().as_text()
         return sum(1 for line in text.splitlines() if " = " in line)
