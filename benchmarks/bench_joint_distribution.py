@@ -1,30 +1,39 @@
 # SPDX-License-Identifier: Apache-2.0
-"""JointDistribution of many scalar marginals: cost against hand-written code.
+"""JointDistribution of many scalar marginals against the same model batched by hand.
 
-A prior of ``N`` scalar parameters, each with its own distribution drawn from a few
-families (normal, truncated normal, beta, exponential, log-normal), listed in an
-interleaved order (the families alternate), is evaluated three ways:
+A prior of ``N`` scalar parameters, each with its own distribution, the families
+alternating (interleaved), is evaluated three ways:
 
-* ``by hand``: one batched distribution per family, on its slice of the parameter
-  vector laid out family by family (the fastest code one can write by hand);
-* ``joint``: ``JointDistribution(*marginals)`` built inside the jitted function
-  (as in a model), which groups the marginals by family and evaluates each group
-  at once;
+* ``by hand``: one batched distribution per family, built in the function from
+  arrays of hyper-parameters, on its slice of a parameter vector laid out family by
+  family (the fastest code one writes by hand);
+* ``by hand, interleaved``: the same, on the parameter vector laid out as the
+  joint's (the families alternating), each family's coordinates taken with a
+  strided slice: what de-interleaving costs, whoever does it;
+* ``joint, built``: ``JointDistribution(*marginals)``, the marginals and the joint
+  built in the function from Python floats (as in a model);
 * ``joint, prebuilt``: the same distribution built once, outside (e.g. a prior
-  defined at module level), closed over by the jitted function;
-* ``naive``: the sum of the marginals' log densities, one marginal at a time;
-* ``marginals only``: a function that only builds the marginals (and sums its
-  input): the part of ``joint``'s trace+compile time spent in the marginals'
-  constructors, which is the model's own code, not the joint's.
+  defined at module level), closed over by the function;
+* ``marginals only`` (trace+compile rows only): a function that builds the
+  marginals from Python floats, as ``joint, built`` does, and returns the sum of
+  its input: the cost of the model's own constructors, not the joint's.
 
-Measured: the trace+compile time (first call) of ``jit(log_prob)`` and of
-``jit(grad(log_prob))``, and the run time of both once compiled, for one
-parameter vector and for a batch of 256; best of 5 rounds, each round measuring
-every strategy in turn (the naive sum is compiled once only: it takes minutes).
-Upstream NumPyro has no JointDistribution, so this compares strategies in one
-process (no fork/upstream columns).
+Measured, with XLA on one thread: eager ``log_prob`` (repeated calls, after the
+first), the trace+compile time of ``jit(log_prob)`` and of ``jit(grad(log_prob))``
+(first call of a new jitted function), and the jitted run time of ``log_prob``,
+its gradient and ``vmap(log_prob)`` over 256 vectors. Each round measures every
+strategy in turn (best of the rounds), so that a change of the machine's load hits
+them alike. The sizes of the programs (jaxpr equations, instructions of the
+compiled HLO) do not depend on the load: on a loaded machine, they are what to
+compare. Upstream NumPyro has no JointDistribution: the reference is the code
+batched by hand, in the same process.
 
-Run: ``PYTHONPATH=<fork> python benchmarks/bench_joint_distribution.py [--n 1000]``.
+Cases: 300 Normal + 300 Gamma marginals (the speed targets of the review of
+patch 0005: run within 1.3x, compile within 2x, eager within 3x of the code batched
+by hand), and 1000 marginals of 5 families (normal, truncated normal, beta,
+exponential, log-normal).
+
+Run: ``python benchmarks/bench_joint_distribution.py [--rounds 3]``.
 """
 
 import argparse
@@ -32,199 +41,210 @@ import os
 import sys
 import time
 
-import numpy as np
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from common import best_time, fmt_time, print_table, run_worker  # noqa: E402
 
-import jax
-
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import best_time, fmt_time, print_table  # noqa: E402
-
-import numpyro.distributions as dist  # noqa: E402
-
-FAMILIES = ("normal", "truncnorm", "beta", "exponential", "lognormal")
-
-
-def make_priors(n, num_families, seed=0):
-    """Per-parameter family and hyper-parameters (python floats, as in a model)."""
-    rng = np.random.default_rng(seed)
-    families = [FAMILIES[i % num_families] for i in range(n)]
-    params = []
-    for family in families:
-        a, b = float(rng.uniform(0.5, 2.0)), float(rng.uniform(0.5, 2.0))
-        params.append((family, a, b))
-    return params
-
-
-def marginal(family, a, b):
-    if family == "normal":
-        return dist.Normal(a, b)
-    if family == "truncnorm":
-        return dist.TruncatedNormal(a, b, low=0.0, high=a + 3 * b)
-    if family == "beta":
-        return dist.Beta(a, b)
-    if family == "exponential":
-        return dist.Exponential(a)
-    return dist.LogNormal(a - 1.0, b)
-
-
-def batched(family, a, b):
-    return marginal(family, np.asarray(a), np.asarray(b))
+FAMILIES = ("normal", "gamma", "truncnorm", "beta", "exponential", "lognormal")
+CASES = {
+    "300 Normal + 300 Gamma": (600, ("normal", "gamma")),
+    "1000 marginals, 5 families": (
+        1000,
+        ("normal", "truncnorm", "beta", "exponential", "lognormal"),
+    ),
+}
+STRATEGIES = (
+    "by hand",
+    "by hand, interleaved",
+    "joint, built",
+    "joint, prebuilt",
+    "marginals only",
+)
+METRICS = (
+    ("eager", "eager log_prob"),
+    ("compile", "trace+compile log_prob"),
+    ("compile_grad", "trace+compile grad"),
+    ("run", "jit run log_prob"),
+    ("run_grad", "jit run grad"),
+    ("run_vmap", "jit run vmap(log_prob), 256 vectors"),
+    ("eqns", "jaxpr equations of log_prob"),
+    ("hlo", "compiled HLO instructions, log_prob"),
+    ("hlo_grad", "compiled HLO instructions, grad"),
+    ("hlo_vmap", "compiled HLO instructions, vmap(log_prob)"),
+)
+# sizes, not times: the same on every run, whatever the machine's load
+COUNTS = ("eqns", "hlo", "hlo_grad", "hlo_vmap")
+TARGETS = {"eager": 3.0, "compile": 2.0, "compile_grad": 2.0}  # others: 1.3
 
 
-def strategies(params):
-    families = [p[0] for p in params]
-    used = [f for f in FAMILIES if f in families]
-    index = {f: np.array([i for i, g in enumerate(families) if g == f]) for f in used}
-    by_family = {
-        f: (
-            np.array([params[i][1] for i in index[f]]),
-            np.array([params[i][2] for i in index[f]]),
-        )
-        for f in used
-    }
-    # the hand-written model takes its parameters laid out family by family
-    layout = np.concatenate([index[f] for f in used])
-    sizes = [len(index[f]) for f in used]
+def worker(n, families, rounds):
+    import numpy as np
+
+    import jax
+
+    import numpyro.distributions as dist
+
+    def make(family, a, b):
+        if family == "normal":
+            return dist.Normal(a, b)
+        if family == "gamma":
+            return dist.Gamma(a, b)
+        if family == "truncnorm":
+            return dist.TruncatedNormal(a, b, low=0.0, high=a + 3 * b)
+        if family == "beta":
+            return dist.Beta(a, b)
+        if family == "exponential":
+            return dist.Exponential(a)
+        return dist.LogNormal(a - 1.0, b)
+
+    rng = np.random.default_rng(0)
+    kinds = [families[i % len(families)] for i in range(n)]
+    hyper = rng.uniform(0.5, 2.0, size=(n, 2))
+    params = [(k, float(a), float(b)) for k, (a, b) in zip(kinds, hyper)]
+    index = {f: np.array([i for i, k in enumerate(kinds) if k == f]) for f in families}
+    layout = np.concatenate([index[f] for f in families])  # family by family
 
     def by_hand(x):
-        # x is laid out family by family
         total, start = 0.0, 0
-        for f, size in zip(used, sizes):
-            a, b = by_family[f]
+        for f in families:
+            a, b = hyper[index[f], 0], hyper[index[f], 1]
+            size = len(index[f])
             piece = x[..., start : start + size]
-            total = total + batched(f, a, b).log_prob(piece).sum(-1)
+            total = total + make(f, a, b).log_prob(piece).sum(-1)
             start += size
         return total
 
-    def joint(x):
-        d = dist.JointDistribution(*(marginal(*p) for p in params))
-        return d.log_prob(x)
-
-    prebuilt = dist.JointDistribution(*(marginal(*p) for p in params))
-
-    def joint_prebuilt(x):
-        return prebuilt.log_prob(x)
-
-    def naive(x):
-        return sum(marginal(*p).log_prob(x[..., i]) for i, p in enumerate(params))
+    def by_hand_interleaved(x):
+        total = 0.0
+        for j, f in enumerate(families):
+            a, b = hyper[index[f], 0], hyper[index[f], 1]
+            piece = x[..., j :: len(families)]
+            total = total + make(f, a, b).log_prob(piece).sum(-1)
+        return total
 
     def marginals_only(x):
-        # what building the marginals inside the jitted function costs by itself
-        for p in params:
-            marginal(*p)
-        return x.sum(-1)
+        marginals = [make(*p) for p in params]
+        return x.sum(-1) + 0.0 * len(marginals)
 
-    return {
-        "by hand": (by_hand, layout),
-        "joint": (joint, None),
-        "joint, prebuilt": (joint_prebuilt, None),
-        "naive": (naive, None),
-        "marginals only": (marginals_only, None),
+    def built(x):
+        joint = dist.JointDistribution(*(make(*p) for p in params))
+        return joint.log_prob(x)
+
+    prebuilt_joint = dist.JointDistribution(*(make(*p) for p in params))
+
+    def prebuilt(x):
+        return prebuilt_joint.log_prob(x)
+
+    x1 = prebuilt_joint.sample(jax.random.key(0))
+    xs = prebuilt_joint.sample(jax.random.key(1), (256,))
+    cases = {
+        "by hand": (by_hand, x1[layout], xs[:, layout]),
+        "by hand, interleaved": (by_hand_interleaved, x1, xs),
+        "joint, built": (built, x1, xs),
+        "joint, prebuilt": (prebuilt, x1, xs),
     }
+    values = {name: float(fn(v1)) for name, (fn, v1, _) in cases.items()}
+    ref = values["by hand"]
+    if not all(abs(v - ref) <= 1e-4 * abs(ref) for v in values.values()):
+        raise AssertionError("the strategies disagree: {}".format(values))
 
+    def grad_of(fn):
+        return jax.grad(lambda x: fn(x).sum())
 
-def compile_time(fn, x):
-    jitted = jax.jit(lambda x: fn(x))  # a new function: no cache hit
-    start = time.perf_counter()
-    jax.block_until_ready(jitted(x))
-    return time.perf_counter() - start
+    def compile_time(fn, x):
+        jitted = jax.jit(lambda x: fn(x))  # a new function: no cache hit
+        start = time.perf_counter()
+        jax.block_until_ready(jitted(x))
+        return time.perf_counter() - start
 
-
-def measure(params, batch=256, naive=True, rounds=5):
-    """Best times over ``rounds`` rounds; each round measures every strategy in
-    turn, so that a change of the machine's load hits them alike."""
-    prior = dist.JointDistribution(*(marginal(*p) for p in params))
-    x1 = prior.sample(jax.random.key(0))
-    xs = prior.sample(jax.random.key(1), (batch,))
-    cases = {}
-    for name, (fn, layout) in strategies(params).items():
-        if name == "naive" and not naive:
-            continue
-        # the same parameter values, laid out as each strategy expects them
-        v1, vs = (x1, xs) if layout is None else (x1[..., layout], xs[..., layout])
-
-        def grad_fn(x, fn=fn):
-            return jax.grad(lambda x: fn(x).sum())(x)
-
-        cases[name] = (fn, grad_fn, v1, vs)
-    results = {name: {} for name in cases}
+    results = {name: {} for name in STRATEGIES}
 
     def record(name, metric, seconds):
-        best = results[name].get(metric, float("inf"))
-        results[name][metric] = min(best, seconds)
+        results[name][metric] = min(results[name].get(metric, float("inf")), seconds)
 
-    for name, (fn, grad_fn, v1, vs) in cases.items():
-        if name != "marginals only":
-            results[name]["value"] = float(jax.jit(fn)(v1))
-    for r in range(rounds):
-        for name, (fn, grad_fn, v1, vs) in cases.items():
-            # compiling the naive sum of 1000 marginals takes minutes: once only
-            if name != "naive" or r == 0:
-                record(name, "compile", compile_time(fn, v1))
-                record(name, "compile_grad", compile_time(grad_fn, v1))
     jitted = {
-        name: (jax.jit(fn), jax.jit(grad_fn), v1, vs)
-        for name, (fn, grad_fn, v1, vs) in cases.items()
-        if name != "marginals only"
+        name: (jax.jit(fn), jax.jit(grad_of(fn)), jax.jit(jax.vmap(fn)))
+        for name, (fn, _, _) in cases.items()
     }
+
+    def hlo_size(jitted, x):
+        text = jitted.lower(x).compile().as_text()
+        return sum(1 for line in text.splitlines() if " = " in line)
+
+    for name, (fn, v1, vs) in cases.items():
+        run, run_grad, run_vmap = jitted[name]
+        results[name]["eqns"] = len(jax.make_jaxpr(fn)(v1).eqns)
+        results[name]["hlo"] = hlo_size(run, v1)
+        results[name]["hlo_grad"] = hlo_size(run_grad, v1)
+        results[name]["hlo_vmap"] = hlo_size(run_vmap, vs)
     for _ in range(rounds):
-        for name, (fn, grad_fn, v1, vs) in jitted.items():
-            record(name, "run", best_time(fn, v1, repeat=5, number=20))
-            record(name, "run_grad", best_time(grad_fn, v1, repeat=5, number=20))
-            record(name, "run_batch", best_time(fn, vs, repeat=5, number=5))
-            record(name, "run_grad_batch", best_time(grad_fn, vs, repeat=5, number=5))
+        record("marginals only", "compile", compile_time(marginals_only, x1))
+        record(
+            "marginals only", "compile_grad", compile_time(grad_of(marginals_only), x1)
+        )
+        for name, (fn, v1, vs) in cases.items():
+            if name != "joint, built":  # eager: the joint's own cost, not the model's
+                record(name, "eager", best_time(fn, v1, repeat=5, number=5))
+            record(name, "compile", compile_time(fn, v1))
+            record(name, "compile_grad", compile_time(grad_of(fn), v1))
+            run, run_grad, run_vmap = jitted[name]
+            record(name, "run", best_time(run, v1, repeat=5, number=50))
+            record(name, "run_grad", best_time(run_grad, v1, repeat=5, number=50))
+            record(name, "run_vmap", best_time(run_vmap, vs, repeat=5, number=10))
     return results
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--n", type=int, default=1000)
-    parser.add_argument("--families", type=int, nargs="*", default=[3, 5])
-    parser.add_argument("--no-naive", action="store_true", help="skip the naive sum")
-    args = parser.parse_args()
-    names = ["by hand", "joint", "joint, prebuilt"] + (
-        [] if args.no_naive else ["naive"]
-    )
-    names += ["marginals only"]
-    for k in args.families:
-        params = make_priors(args.n, k)
-        results = measure(params, naive=not args.no_naive)
+def report(script, rounds):
+    os.environ["XLA_FLAGS"] = (
+        os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false"
+    ).strip()
+    os.makedirs(os.path.join(HERE, "out"), exist_ok=True)
+    for title in CASES:
+        results = run_worker(script, "fork", ["--case", title, "--rounds", str(rounds)])
         ref = results["by hand"]
-        values = {name: r["value"] for name, r in results.items() if "value" in r}
-        assert np.allclose(list(values.values()), ref["value"], rtol=1e-4), values
         rows = []
-        for metric, label in [
-            ("compile", "trace+compile log_prob"),
-            ("compile_grad", "trace+compile grad"),
-            ("run", "run log_prob (1 vector)"),
-            ("run_grad", "run grad (1 vector)"),
-            ("run_batch", "run log_prob (256 vectors)"),
-            ("run_grad_batch", "run grad (256 vectors)"),
-        ]:
+        for metric, label in METRICS:
             row = [label]
-            for name in names:
+            for name in STRATEGIES:
                 t = results[name].get(metric)
-                row.append("-" if t is None else fmt_time(t))
-            for name in names[1:]:
+                if t is None:
+                    row.append("-")
+                else:
+                    row.append(str(t) if metric in COUNTS else fmt_time(t))
+            for name in STRATEGIES[1:]:
                 t = results[name].get(metric)
                 row.append("-" if t is None else "{:.2f}".format(t / ref[metric]))
-            if metric.startswith("compile"):
-                # the joint's own part of it: without the marginals' construction
-                own = results["joint"][metric] - results["marginals only"][metric]
-                row.append("{:.2f}".format(own / ref[metric]))
-            else:
+            own = results["marginals only"].get(metric)
+            if own is None:
                 row.append("-")
+            else:
+                own = results["joint, built"][metric] - own
+                row.append("{:.2f}".format(own / ref[metric]))
+            row.append("-" if metric in COUNTS else f"{TARGETS.get(metric, 1.3):.1f}")
             rows.append(row)
         print_table(
-            "{} scalar marginals from {} families (interleaved), jax {} on {}".format(
-                args.n, k, jax.__version__, jax.default_backend()
-            ),
+            "{} (interleaved), XLA on one thread".format(title),
             [""]
-            + names
-            + ["{} / by hand".format(name) for name in names[1:]]
-            + ["(joint - marginals only) / by hand"],
+            + list(STRATEGIES)
+            + ["{} / by hand".format(name) for name in STRATEGIES[1:]]
+            + ["(joint, built - marginals only) / by hand", "target"],
             rows,
         )
+
+
+def main():
+    import json
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--worker")
+    parser.add_argument("--case", default=None)
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    if args.worker:
+        n, families = CASES[args.case]
+        print(json.dumps(worker(n, families, args.rounds)))
+    else:
+        report(os.path.abspath(__file__), args.rounds)
 
 
 if __name__ == "__main__":

@@ -89,16 +89,41 @@ def run(check, out_dir):
     joint = dist.JointDistribution(*marginals)
     value = jnp.asarray(rng.uniform(0.1, 0.9, size=150))
     naive = sum(float(m.log_prob(value[i])) for i, m in enumerate(marginals))
+    jaxpr = jax.make_jaxpr(joint.log_prob)(value)
     check(
         "150 interleaved marginals from 3 families: 3 batched groups",
-        len(joint._blocks) == 3
+        len(joint._groups) == 3
         and np.isclose(float(joint.log_prob(value)), naive, rtol=1e-5),
-        "log_prob {:.4f}, one marginal at a time {:.4f}".format(
-            float(joint.log_prob(value)), naive
+        "log_prob {:.4f}, one marginal at a time {:.4f}; {} jaxpr equations".format(
+            float(joint.log_prob(value)), naive, len(jaxpr.eqns)
         ),
     )
 
-    # 5. nested sampling with dynesty, JointDistribution.icdf as prior transform:
+    # 5. named marginals: a prior over several parameters as one site, its
+    #    samples split by name; log_prob is always the sum of the marginals' own
+    named = dist.JointDistribution(
+        mu=dist.Normal(0.0, 10.0),
+        sigma=dist.HalfNormal(5.0),
+        rate=dist.Exponential(1.0, validate_args=False),
+    )
+    theta = named.split(named.sample(jax.random.key(3), (4000,)))
+    x = jnp.array([1.0, 2.0, -1.0])  # rate < 0: outside the support
+    own = sum(float(m.log_prob(v)) for m, v in zip(named.marginals.values(), x))
+    joint_lp = float(named.log_prob(x))
+    pvalues = [
+        sp.kstest(np.asarray(theta["mu"]), sp.norm(0, 10).cdf).pvalue,
+        sp.kstest(np.asarray(theta["sigma"]), sp.halfnorm(scale=5).cdf).pvalue,
+    ]
+    check(
+        "named marginals: split() by name, log_prob = sum of the marginals' own",
+        list(theta) == ["mu", "sigma", "rate"]
+        and min(pvalues) > 1e-3
+        and np.isclose(joint_lp, own, rtol=1e-6),
+        "KS p-values {}; log_prob {:.4f} (marginals {:.4f}, the Exponential built"
+        " with validate_args=False)".format(np.round(pvalues, 3), joint_lp, own),
+    )
+
+    # 6. nested sampling with dynesty, JointDistribution.icdf as prior transform:
     #    the log-evidence against numerical integration
     t_data, y_data = ns.make_data()
     results = ns.run_dynesty(prior, t_data, y_data, nlive=200, seed=0)
