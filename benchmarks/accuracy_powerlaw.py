@@ -1,26 +1,34 @@
 # SPDX-License-Identifier: Apache-2.0
 """Power laws: accuracy of the fork against NumPyro 0.22.0, side by side.
 
-``log_prob``, ``cdf`` and ``icdf`` of ``DoublyTruncatedPowerLaw`` and their
-derivatives with respect to every argument (alpha, low, high and the value or q),
-on a grid of indices from -20 to 10 (with -1 and -1 +- 1e-12) and bounds from
-(1, 1 + 1e-6) to (1e-30, 1e30), in float32 and float64, against mpmath (100
-digits, with the parameters rounded to the dtype). Each point is a case; a case
-passes where its error is at most the tolerance of its dtype:
+``log_prob``, ``cdf`` and ``icdf`` of ``DoublyTruncatedPowerLaw`` and
+``LowerTruncatedPowerLaw``, and their derivatives with respect to every argument
+(alpha, low, high and the value or q), against mpmath (100 digits, with the
+arguments rounded to the dtype), in float32 and float64:
+
+- doubly: alpha from -20 to 10, with -1 and -1 +- 1e-12, bounds from
+  (1, 1 + 1e-6) to (1e-30, 1e30) and (0, 3);
+- lower: alpha from -20 to -1 - 1e-12, low from 1e-30 to 1e30;
+
+at q = 0, 1e-12, 1e-6, 0.01, 0.1, ..., 0.99, 1 - 1e-6 (and 1 for the doubly
+truncated one), and for log_prob and cdf at the bounds and at the reference
+quantiles. Each point is a case; it passes where its error is at most the
+tolerance of its dtype (float32: 1e-4, derivatives 1e-3; float64: 1e-9):
 
 - ``log_prob``: error relative to max(1, |reference|);
 - ``cdf``: absolute error;
 - ``icdf``: error relative to the smaller of the reference and the width of the
   support (relative to x alone, the narrow supports could not fail);
 - derivatives, made dimensionless (times low, high or the value; those of icdf
-  divided by x): error relative to max(1, |reference|).
+  divided by x): error relative to max(1, |reference|); an infinite reference
+  (with respect to low = 0) must be matched exactly.
 
-The table counts, per dtype and quantity, the cases, those that pass in the fork
-and in 0.22.0, and the regressions: cases that pass in 0.22.0 and fail in the fork
-(the goal: none).
+The table counts, per family, dtype and quantity, the cases, those that pass in
+the fork and in 0.22.0, and the regressions: cases that pass in 0.22.0 and fail
+in the fork (the goal: none; they are listed).
 
-Run: ``.venv/bin/python benchmarks/accuracy_powerlaw.py`` (needs mpmath; about a
-minute).
+Run: ``.venv/bin/python benchmarks/accuracy_powerlaw.py`` (needs mpmath; about
+two minutes).
 """
 
 import json
@@ -38,14 +46,16 @@ ALPHAS = [-20.0, -5.0, -2.35, -1.5, -1 - 1e-12, -1.0, -1 + 1e-12]
 ALPHAS += [-0.999, -0.5, 0.0, 1.5, 10.0]
 BOUNDS = [(1.0, 1.0 + 1e-6), (100.0, 100.5), (1.0, 2.0), (5.0, 80.0)]
 BOUNDS += [(1e-3, 1e6), (1e-30, 1e30), (0.0, 3.0)]
+LOWER_ALPHAS = [-20.0, -5.0, -2.35, -1.5, -1.001, -1 - 1e-6, -1 - 1e-12]
+LOWER_LOWS = [1e-30, 1e-3, 1.0, 5.0, 1e3, 1e30]
 QS = [0.0, 1e-12, 1e-6, 0.01, 0.1, 0.3, 0.5, 0.7, 0.9, 0.99, 1 - 1e-6, 1.0]
 METHODS = ["log_prob", "cdf", "icdf"]
-GRADS = ["alpha", "low", "high", "arg"]
+ARGS = {"doubly": ["alpha", "low", "high", "arg"], "lower": ["alpha", "low", "arg"]}
 DPS = 100
 
 
 def cases():
-    """(dtype, alpha, low, high), parameters rounded to the dtype; low = 0 only
+    """(family, dtype, params), the parameters rounded to the dtype; low = 0 only
     where the distribution is proper (alpha > -1)."""
     out = []
     for dtype in ("float32", "float64"):
@@ -53,7 +63,12 @@ def cases():
             for low, high in BOUNDS:
                 params = [float(np.asarray(v, dtype)) for v in (alpha, low, high)]
                 if low > 0 or params[0] > -1:
-                    out.append([dtype] + params)
+                    out.append(("doubly", dtype, params))
+        for alpha in LOWER_ALPHAS:
+            for low in LOWER_LOWS:
+                params = [float(np.asarray(v, dtype)) for v in (alpha, low)]
+                if params[0] < -1:
+                    out.append(("lower", dtype, params))
     return out
 
 
@@ -67,41 +82,42 @@ def worker(label):
     jax.config.update("jax_enable_x64", True)
     with open(sys.argv[sys.argv.index("--grid") + 1]) as f:
         grid = json.load(f)
+    classes = {
+        "doubly": dist.DoublyTruncatedPowerLaw,
+        "lower": dist.LowerTruncatedPowerLaw,
+    }
 
-    def method(name):
-        def fn(alpha, low, high, v):
-            d = dist.DoublyTruncatedPowerLaw(alpha, low, high, validate_args=False)
-            return getattr(d, name)(v)
+    def method(family, name):
+        def fn(*args):
+            d = classes[family](*args[:-1], validate_args=False)
+            return getattr(d, name)(args[-1])
 
         return fn
 
-    compiled = {
-        (name, with_grad): jax.jit(
-            jax.vmap(
-                jax.grad(method(name), argnums=(0, 1, 2, 3))
-                if with_grad
-                else method(name),
-                (None, None, None, 0),
+    compiled = {}
+    for family, args in ARGS.items():
+        for name in METHODS:
+            fn = method(family, name)
+            grad = jax.grad(fn, argnums=tuple(range(len(args))))
+            axes = (None,) * (len(args) - 1) + (0,)
+            compiled[family, name] = (
+                jax.jit(jax.vmap(fn, axes)),
+                jax.jit(jax.vmap(grad, axes)),
             )
-        )
-        for name in METHODS
-        for with_grad in (False, True)
-    }
     results = {"numpyro": numpyro.__version__, "cases": []}
     for case in grid:
-        dtype = case["dtype"]
-        params = [jnp.asarray(case[k], dtype) for k in ("alpha", "low", "high")]
+        family, dtype = case["family"], case["dtype"]
+        params = [jnp.asarray(p, dtype) for p in case["params"]]
         out = {}
         for name in METHODS:
             v = jnp.asarray(case["q" if name == "icdf" else "x"], dtype)
+            value_fn, grad_fn = compiled[family, name]
             try:
-                value = np.asarray(compiled[name, False](*params, v), np.float64)
-                grad = np.stack(
-                    [np.asarray(g, np.float64) for g in compiled[name, True](*params, v)]
-                )
+                value = np.asarray(value_fn(*params, v), np.float64)
+                grad = np.stack([np.asarray(g, np.float64) for g in grad_fn(*params, v)])
             except Exception:  # noqa: BLE001 (0.22.0 raises at some low = 0 cases)
                 value = np.full(len(v), np.nan)
-                grad = np.full((4, len(v)), np.nan)
+                grad = np.full((len(ARGS[family]), len(v)), np.nan)
             out[name] = [value.tolist(), grad.tolist()]
         results["cases"].append(out)
     return results
@@ -110,14 +126,9 @@ def worker(label):
 # References, with mpmath
 
 
-def _mp(v):
-    import mpmath
-
-    return mpmath.mpf(float(v))
-
-
-def _terms(alpha, low, high, x):
-    """cdf, density at (x, low, high), d log Z / d alpha and d cdf / d alpha."""
+def _doubly_terms(alpha, low, high, x):
+    """Normalizer, cdf, density at x, low and high, d log Z / d alpha and
+    d cdf / d alpha."""
     import mpmath
 
     beta = alpha + 1
@@ -144,105 +155,118 @@ def _terms(alpha, low, high, x):
         dcdf = (x**beta * log_x - low**beta * log_low) / diff
         dcdf -= cdf * (high**beta * log_high - low**beta * log_low) / diff
         pdf_low = low**alpha / norm
-    pdf = x**alpha / norm
-    pdf_high = high**alpha / norm
-    return norm, cdf, pdf, pdf_low, pdf_high, dlog_norm, dcdf
+    return norm, cdf, x**alpha / norm, pdf_low, high**alpha / norm, dlog_norm, dcdf
 
 
-def reference(alpha, low, high, name, v):
-    """Value and derivatives w.r.t. (alpha, low, high, x or q), in float64."""
+def _doubly_reference(alpha, low, high, name, v):
+    import mpmath
+
+    beta = alpha + 1
+    if name != "icdf":
+        x = v
+    elif low == 0:
+        x = high * v ** (1 / beta)
+    elif beta == 0:
+        x = low * (high / low) ** v
+    else:  # (low ** beta + q (high ** beta - low ** beta)) ** (1 / beta)
+        x = low * (1 - v + v * (high / low) ** beta) ** (1 / beta)
+    if name == "icdf" and v in (0, 1):
+        # x is a bound whatever alpha and the other bound
+        pdf_end = _doubly_terms(alpha, low, high, high)[3 if v == 0 else 4]
+        d_end = 1 / pdf_end if pdf_end else mpmath.inf
+        return x, [0, int(v == 0), int(v == 1), d_end]
+    norm, cdf, pdf, pdf_low, pdf_high, dlog_norm, dcdf = _doubly_terms(
+        alpha, low, high, x
+    )
+    if name == "log_prob":
+        grad = [mpmath.log(x) - dlog_norm, pdf_low, -pdf_high, alpha / x]
+        return alpha * mpmath.log(x) - mpmath.log(norm), grad
+    dlow = pdf_low * (cdf - 1) if cdf < 1 else 0
+    if name == "cdf":
+        return cdf, [dcdf, dlow, -pdf_high * cdf, pdf]
+    # x solves cdf(x) = q: dx = (dq - dcdf) / pdf
+    return x, [-dcdf / pdf, -dlow / pdf, pdf_high * cdf / pdf, 1 / pdf]
+
+
+def _lower_reference(alpha, low, name, v):
+    import mpmath
+
+    beta = alpha + 1
+    if name == "icdf":
+        x = low * (1 - v) ** (1 / beta)
+        grad = [-x * mpmath.log(1 - v) / beta**2, x / low, -x / (beta * (1 - v))]
+        return x, grad
+    r = (v / low) ** beta
+    if name == "log_prob":
+        value = alpha * mpmath.log(v) + mpmath.log(-beta) - beta * mpmath.log(low)
+        return value, [mpmath.log(v / low) + 1 / beta, -beta / low, alpha / v]
+    return 1 - r, [-r * mpmath.log(v / low), beta * r / low, -beta * r / v]
+
+
+def reference(family, params, name, v):
+    """Value and derivatives w.r.t. (alpha, low[, high], x or q), in float64."""
     import mpmath
 
     with mpmath.workdps(DPS):
-        alpha, low, high, v = map(_mp, (alpha, low, high, v))
-        beta = alpha + 1
-        if name == "icdf":
-            if low == 0:
-                x = high * v ** (1 / beta)
-            elif beta == 0:
-                x = low * (high / low) ** v
-            else:
-                x = (low**beta + v * (high**beta - low**beta)) ** (1 / beta)
-        else:
-            x = v
-        if name == "icdf" and v in (0, 1):
-            # x is a bound whatever alpha and the other bound
-            pdf_end = _terms(alpha, low, high, high)[3 if v == 0 else 4]
-            d_end = 1 / pdf_end if pdf_end else mpmath.inf
-            return float(x), [0.0, float(v == 0), float(v == 1), float(d_end)]
-        norm, cdf, pdf, pdf_low, pdf_high, dlog_norm, dcdf = _terms(
-            alpha, low, high, x
-        )
-        if name == "log_prob":
-            value = alpha * mpmath.log(x) - mpmath.log(norm)
-            grad = [mpmath.log(x) - dlog_norm, pdf_low, -pdf_high, alpha / x]
-        elif name == "cdf":
-            value = cdf
-            dlow = pdf_low * (cdf - 1) if cdf < 1 else mpmath.mpf(0)
-            grad = [dcdf, dlow, -pdf_high * cdf, pdf]
-        else:  # x solves cdf(x) = q: dx = (dq - dcdf) / pdf
-            value = x
-            dlow = -pdf_low * (cdf - 1) / pdf
-            grad = [-dcdf / pdf, dlow, pdf_high * cdf / pdf, 1 / pdf]
+        args = [mpmath.mpf(float(p)) for p in params + [v]]
+        fn = _doubly_reference if family == "doubly" else _lower_reference
+        value, grad = fn(*args[:-1], name, args[-1])
         return float(value), [float(g) for g in grad]
 
 
 def build_grid():
-    import mpmath
-
     grid = []
-    for dtype, alpha, low, high in cases():
-        with mpmath.workdps(DPS):
-            xs = [reference(alpha, low, high, "icdf", q)[0] for q in QS[1:-1]]
-        xs = np.unique(
-            np.concatenate([np.asarray(xs, dtype), np.asarray([low, high], dtype)])
-        )
-        xs = xs[xs > 0]  # log_prob(0) is infinite
+    for family, dtype, params in cases():
+        qs = QS if family == "doubly" else QS[:-1]
+        xs = [reference(family, params, "icdf", q)[0] for q in qs[1:-1]]
+        xs = np.asarray(xs + params[1:])
+        xs = xs[np.abs(xs) < np.finfo(dtype).max]
+        xs = np.unique(xs.astype(dtype))
+        xs = xs[xs > 0]
         grid.append(
             {
+                "family": family,
                 "dtype": dtype,
-                "alpha": alpha,
-                "low": low,
-                "high": high,
-                "q": [float(q) for q in np.asarray(QS, dtype)],
+                "params": params,
+                "q": [float(q) for q in np.asarray(qs, dtype)],
                 "x": [float(x) for x in xs],
             }
         )
     return grid
 
 
-def references(case, name):
-    points = case["q" if name == "icdf" else "x"]
-    return [reference(case["alpha"], case["low"], case["high"], name, v) for v in points]
-
-
 def errors(case, name, refs, value, grad):
-    """Errors of the value and of the dimensionless derivatives, per point."""
-    low, high = case["low"], case["high"]
+    """Errors of the values and of the dimensionless derivatives, per point:
+    (errors of the values, {argument: errors of the derivatives})."""
+    params = case["params"]
+    low, high = params[1], params[2] if case["family"] == "doubly" else np.inf
     points = case["q" if name == "icdf" else "x"]
-    err_value, err_grad = [], []
+    args = ARGS[case["family"]]
+    err_value, err_grad = [], {arg: [] for arg in args}
     for i, v in enumerate(points):
         ref, ref_grad = refs[i]
-        if name == "log_prob":
-            err = abs(value[i] - ref) / max(1.0, abs(ref))
-        elif name == "cdf":
-            err = abs(value[i] - ref)
-        else:
-            err = abs(value[i] - ref) / max(min(abs(ref), high - low), 1e-300)
+        with np.errstate(all="ignore"):
+            if not np.isfinite(ref):
+                err = 0.0 if value[i] == ref else np.inf
+            elif name == "log_prob":
+                err = abs(value[i] - ref) / max(1.0, abs(ref))
+            elif name == "cdf":
+                err = abs(value[i] - ref)
+            else:
+                err = abs(value[i] - ref) / max(min(abs(ref), high - low), 1e-300)
         err_value.append(err if err == err else np.inf)
         x = ref if name == "icdf" else v
-        scale = np.array([1.0, low, high, 1.0 if name == "icdf" else x])
-        if name == "icdf":
-            scale = scale / x if x > 0 else np.array([np.nan] * 4)
-        for k in range(4):
+        scales = {"alpha": 1.0, "low": low, "high": high}
+        scales["arg"] = 1.0 if name == "icdf" else x
+        for k, arg in enumerate(args):
+            scale = scales[arg] / x if name == "icdf" and x else scales[arg]
             g, r = grad[k][i], ref_grad[k]
-            if np.isinf(r) or np.isnan(scale[k]):
-                # infinite references (low = 0): the sign must match
-                err = 0.0 if g == r else np.inf
-            else:
-                with np.errstate(all="ignore"):
-                    err = abs(g - r) * scale[k] / max(1.0, abs(r * scale[k]))
-            err_grad.append((GRADS[k], err if err == err else np.inf))
+            with np.errstate(all="ignore"):
+                if not np.isfinite(r * scale):
+                    err = 0.0 if g == r else np.inf
+                else:
+                    err = abs(g - r) * scale / max(1.0, abs(r * scale))
+            err_grad[arg].append(err if err == err else np.inf)
     return err_value, err_grad
 
 
@@ -253,64 +277,63 @@ def report(script):
     with open(grid_path, "w") as f:
         json.dump(grid, f)
     runs = common.side_by_side(script, x64=True, extra_args=("--grid", grid_path))
-    refs = [{name: references(case, name) for name in METHODS} for case in grid]
-    rows = []
-    regressions = []
-    for dtype in ("float32", "float64"):
-        tol_value, tol_grad = TOL[dtype]
-        for name in METHODS:
-            for quantity in ["value"] + ["d/d " + g for g in GRADS]:
-                stats = {"n": 0, "fork": 0, "upstream": 0, "regressions": 0}
-                max_err = {"fork": 0.0, "upstream": 0.0}
-                for i, case in enumerate(grid):
-                    if case["dtype"] != dtype:
-                        continue
-                    errs = {}
-                    for label in ("fork", "upstream"):
-                        value, grad = runs[label]["cases"][i][name]
-                        err_value, err_grad = errors(
-                            case, name, refs[i][name], value, grad
-                        )
-                        if quantity == "value":
-                            errs[label] = np.asarray(err_value)
-                        else:
-                            errs[label] = np.asarray(
-                                [e for g, e in err_grad if "d/d " + g == quantity]
+    refs = [
+        {
+            name: [
+                reference(case["family"], case["params"], name, v)
+                for v in case["q" if name == "icdf" else "x"]
+            ]
+            for name in METHODS
+        }
+        for case in grid
+    ]
+    rows, regressions, failures = [], [], []
+    for family in ARGS:
+        for dtype in ("float32", "float64"):
+            for name in METHODS:
+                for quantity in ["value"] + ARGS[family]:
+                    n = fork = upstream = regressed = 0
+                    for i, case in enumerate(grid):
+                        if (case["family"], case["dtype"]) != (family, dtype):
+                            continue
+                        ok = {}
+                        for label in ("fork", "upstream"):
+                            value, grad = runs[label]["cases"][i][name]
+                            err_value, err_grad = errors(
+                                case, name, refs[i][name], value, grad
                             )
-                    tol = tol_value if quantity == "value" else tol_grad
-                    ok_fork, ok_up = errs["fork"] <= tol, errs["upstream"] <= tol
-                    stats["n"] += len(ok_fork)
-                    stats["fork"] += int(ok_fork.sum())
-                    stats["upstream"] += int(ok_up.sum())
-                    stats["regressions"] += int((ok_up & ~ok_fork).sum())
-                    for j in np.flatnonzero(ok_up & ~ok_fork):
-                        regressions.append((dtype, name, quantity, case, j))
-                    for label in ("fork", "upstream"):
-                        finite = errs[label][np.isfinite(errs[label])]
-                        if finite.size:
-                            max_err[label] = max(max_err[label], finite.max())
-                arg = "q" if name == "icdf" else "x"
-                rows.append(
-                    [
-                        dtype,
-                        name,
-                        quantity.replace("arg", arg),
-                        stats["n"],
-                        stats["fork"],
-                        stats["upstream"],
-                        stats["regressions"],
-                    ]
-                )
+                            err = err_value if quantity == "value" else err_grad[quantity]
+                            tol = TOL[dtype][quantity != "value"]
+                            ok[label] = np.asarray(err) <= tol
+                        points = case["q" if name == "icdf" else "x"]
+                        n += len(points)
+                        fork += int(ok["fork"].sum())
+                        upstream += int(ok["upstream"].sum())
+                        regressed += int((ok["upstream"] & ~ok["fork"]).sum())
+                        for j in np.flatnonzero(~ok["fork"]):
+                            item = (family, dtype, name, quantity, case["params"])
+                            failures.append(item + (points[j],))
+                            if ok["upstream"][j]:
+                                regressions.append(item + (points[j],))
+                    arg = "q" if name == "icdf" else "x"
+                    rows.append(
+                        [family, dtype, name, quantity.replace("arg", arg), n]
+                        + [fork, upstream, regressed]
+                    )
     common.print_table(
-        "DoublyTruncatedPowerLaw against mpmath: cases within the tolerance "
-        "(fork {} vs {}; tolerance: float32 1e-4, derivatives 1e-3; float64 "
-        "1e-9)".format(runs["fork"]["numpyro"], runs["upstream"]["numpyro"]),
-        ["dtype", "method", "quantity", "cases", "fork", "0.22.0", "regressions"],
+        "Power laws against mpmath: cases within the tolerance (fork {} vs "
+        "NumPyro {})".format(runs["fork"]["numpyro"], runs["upstream"]["numpyro"]),
+        ["family", "dtype", "method", "quantity", "cases", "fork", "0.22.0"]
+        + ["regressions"],
         rows,
     )
-    for dtype, name, quantity, case, j in regressions:
-        print("regression:", dtype, name, quantity, case["alpha"], case["low"],
-              case["high"], (case["q"] if name == "icdf" else case["x"])[j])
+    print("\nregressions: {}".format(len(regressions)))
+    for item in regressions:
+        print("  ", *item)
+    if "--failures" in sys.argv:
+        print("\ncases the fork fails:")
+        for item in failures:
+            print("  ", *item)
 
 
 if __name__ == "__main__":
