@@ -114,7 +114,9 @@ def worker(label):
             value_fn, grad_fn = compiled[family, name]
             try:
                 value = np.asarray(value_fn(*params, v), np.float64)
-                grad = np.stack([np.asarray(g, np.float64) for g in grad_fn(*params, v)])
+                grad = np.stack(
+                    [np.asarray(g, np.float64) for g in grad_fn(*params, v)]
+                )
             except Exception:  # noqa: BLE001 (0.22.0 raises at some low = 0 cases)
                 value = np.full(len(v), np.nan)
                 grad = np.full((len(ARGS[family]), len(v)), np.nan)
@@ -302,7 +304,9 @@ def report(script):
                             err_value, err_grad = errors(
                                 case, name, refs[i][name], value, grad
                             )
-                            err = err_value if quantity == "value" else err_grad[quantity]
+                            err = (
+                                err_value if quantity == "value" else err_grad[quantity]
+                            )
                             tol = TOL[dtype][quantity != "value"]
                             ok[label] = np.asarray(err) <= tol
                         points = case["q" if name == "icdf" else "x"]
