@@ -52,12 +52,15 @@ MODES = [
 MEASUREMENTS = [mode + " " + what for mode, whats in MODES for what in whats]
 
 
-def compile_time(fn, *args, repeat=3):
-    """Best time of tracing, lowering and compiling a fresh ``jit(fn)``."""
+def compile_time(fn, *args, repeat=5):
+    """Best time of tracing, lowering and compiling a fresh ``jit(fn)``, JAX's
+    caches cleared first (as at a user's first call: the fork's methods call
+    jitted helpers, whose traces would otherwise be reused)."""
     import jax
 
     best = float("inf")
     for _ in range(repeat):
+        jax.clear_caches()
         start = time.perf_counter()
         jax.jit(lambda *a: fn(*a)).lower(*args).compile()
         best = min(best, time.perf_counter() - start)
