@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Gradients of the truncated power laws with respect to their bounds.
+"""The truncated power laws: exact values and gradients at every index and scale.
 
 The example of the patch: ``DoublyTruncatedPowerLaw(-2.3, 5, 80).log_prob`` summed
 over x = [6, 20, 50]. NumPyro 0.22.0 gave d/d low 0.0503 and d/d high 8.5e-05;
 the fork agrees with central finite differences and with the analytic derivatives,
 whose normalizer Z = int_low^high x^alpha dx is computed here with SciPy's quad.
+Then: bounds [1e-30, 1e30] in float32, the derivative with respect to low = 0, and
+that of icdf with respect to q at q = 0 and 1.
 """
 
 import os
@@ -21,7 +23,7 @@ import jax.numpy as jnp  # noqa: E402
 
 import numpyro.distributions as dist  # noqa: E402
 
-TITLE = "power-law gradients w.r.t. alpha, low and high"
+TITLE = "power laws: exact values and gradients w.r.t. alpha, low and high"
 
 X = np.array([6.0, 20.0, 50.0])
 
@@ -107,6 +109,52 @@ def run(check, out_dir):
             err < 1e-9,
             "max rel. error {:.1e}".format(err),
         )
+
+    # float32, bounds [1e-30, 1e30]: log(Z) = log((b^beta - a^beta) / beta)
+    # overflows as written; in float64 numpy the closed forms are fine here
+    a, b = 1e-30, 1e30
+    lp = dist.DoublyTruncatedPowerLaw(-1.0, a, b).log_prob(jnp.float32(1.0))
+    expected = -np.log(np.log(b / a))
+    check(
+        "float32, [1e-30, 1e30], alpha = -1: log_prob(1)",
+        abs(float(lp) - expected) < 1e-5,
+        "{:.5f} (closed form {:.5f})".format(float(lp), expected),
+    )
+    beta = -0.5
+    cdf = dist.DoublyTruncatedPowerLaw(-1.5, a, b).cdf(jnp.float32(1.0))
+    grad = jax.grad(lambda al: dist.DoublyTruncatedPowerLaw(al, a, b).log_prob(1.0))(
+        jnp.float32(-1.5)
+    )
+    dlog_norm = (b**beta * np.log(b) - a**beta * np.log(a)) / (b**beta - a**beta)
+    expected = -(dlog_norm - 1 / beta)
+    check(
+        "float32, [1e-30, 1e30], alpha = -1.5: cdf(1), d log_prob(1) / d alpha",
+        abs(float(cdf) - 1) < 1e-6 and abs(float(grad) / expected - 1) < 1e-5,
+        "{:.6f}, {:.4f} (closed form 1, {:.4f})".format(
+            float(cdf), float(grad), expected
+        ),
+    )
+
+    # low = 0: d log_prob / d low = low ** alpha / Z, the limit from above
+    def log_prob_low(low, alpha):
+        return dist.DoublyTruncatedPowerLaw(alpha, low, 3.0).log_prob(jnp.array(1.3))
+
+    dlow = [float(jax.grad(log_prob_low)(0.0, al)) for al in (-0.5, 0.0, 1.5)]
+    check(
+        "d log_prob / d low at low = 0 for alpha = -0.5, 0, 1.5",
+        dlow[0] == np.inf and abs(dlow[1] - 1 / 3) < 1e-6 and dlow[2] == 0,
+        "{:.5g}, {:.5g}, {:.5g} (inf, 1 / high, 0)".format(*dlow),
+    )
+
+    # d icdf / dq = 1 / pdf also at q = 0 and 1 (0.22.0: 0 there)
+    d = dist.DoublyTruncatedPowerLaw(-2.35, 5.0, 80.0)
+    dq = [float(jax.grad(d.icdf)(q)) for q in (0.0, 1.0)]
+    inv_pdf = [float(jnp.exp(-d.log_prob(x))) for x in (5.0, 80.0)]
+    check(
+        "d icdf / dq at q = 0 and 1",
+        np.allclose(dq, inv_pdf, rtol=1e-5),
+        "{:.5g}, {:.5g} (1 / pdf: {:.5g}, {:.5g})".format(*dq, *inv_pdf),
+    )
 
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.5))
     for ax, j, name in zip(axes, [1, 2], ["low", "high"]):
