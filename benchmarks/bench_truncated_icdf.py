@@ -104,7 +104,9 @@ def worker(label):
     ones, zeros = jnp.ones_like(loc), jnp.zeros_like(loc)
     record("vmap icdf, per-lane loc", vicdf, loc, -ones, 2 * ones, q)
     record("vmap icdf, per-lane bounds (bulk)", vicdf, zeros, low, high, q)
-    record("vmap icdf, per-lane bounds (one far lane)", vicdf, zeros, far_low, far_high, q)
+    record(
+        "vmap icdf, per-lane bounds (one far lane)", vicdf, zeros, far_low, far_high, q
+    )
     record("vmap log_prob, per-lane loc", jax.jit(jax.vmap(log_prob)), loc, q)
     record(
         "vmap value_and_grad log_prob, per-lane loc",
@@ -123,6 +125,7 @@ def worker(label):
 
     # compile times (fresh functions, so nothing is cached)
     def compile_time(fn, *args):
+        jax.clear_caches()  # both sides pay their first trace and compile
         start = time.perf_counter()
         jax.jit(fn).lower(*args).compile()
         return time.perf_counter() - start
