@@ -9,7 +9,13 @@ version ``<upstream>+fork<N>.g<digest>``.
 * ``pip install .`` and ``pip install "numpyro @ git+<url>"`` build from a fresh
   staging copy in ``.fork-build/`` (the developer tree is not used);
 * ``pip install -e .`` points at ``tree/``, the developer tree (materialized if
-  absent), so edits there are live.
+  absent), so edits there are live; nothing is staged;
+* ``python -m build`` / ``uv build`` make an sdist of the build's inputs
+  (``fork.toml``, ``patches/``, ``tools/``, MANIFEST.in), from which the wheel is
+  built as from a checkout.
+
+Which build runs is set by ``tools/fork_backend.py`` (``$NUMPYRO_FORK_BUILD``);
+``setup.py`` run by hand guesses it from its command.
 """
 
 import os
@@ -26,12 +32,21 @@ import fork  # noqa: E402
 # reproducible wheels: file times in the archive do not depend on the build date
 os.environ.setdefault("SOURCE_DATE_EPOCH", "946684800")
 
+MODE = os.environ.get("NUMPYRO_FORK_BUILD") or (
+    "editable"
+    if "editable_wheel" in sys.argv
+    else "sdist"
+    if "sdist" in sys.argv
+    else "wheel"
+)
+
 try:
-    if "editable_wheel" in sys.argv:
+    if MODE == "editable":
         if not os.path.isdir(os.path.join(fork.TREE, ".git")):
             fork.cmd_tree()
         src = fork.TREE
     else:
+        # the sdist too: its metadata (dependencies) is that of the patched source
         src = fork.stage(os.path.join(ROOT, ".fork-build"))
 except fork.ForkError as e:
     sys.exit("error: building the NumPyro fork failed: {}".format(e))
@@ -44,6 +59,7 @@ with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
 extras = dict(upstream.get("optional-dependencies", {}))
 # extras of the fork: what the tests, the tour and the examples need
 extras["test"] = [
+    "funsor",
     "hypothesis",
     "mpmath",
     "packaging",
@@ -54,6 +70,17 @@ extras["test"] = [
 ]
 extras["examples"] = ["dynesty", "matplotlib", "scipy>=1.9", "tfp-nightly"]
 extras["nested"] = ["jaxns>=2.6.3,<=2.6.9", "tfp-nightly"]
+# what upstream's own test suite imports beyond [test] (`make test-upstream`;
+# upstream's "dev" dependency group, less its docs, lint and plotting tools)
+extras["upstream"] = extras["test"] + [
+    "equinox",
+    "flax",
+    "graphviz",
+    "optax>=0.0.6",
+    "pyro-api>=0.1.2",
+    "pytest-timeout",
+    "scikit-learn",
+]
 extras["dev"] = sorted(
     set(extras["test"] + extras["examples"] + extras["nested"] + ["ruff"])
 )
@@ -79,7 +106,10 @@ setup(
     keywords=" ".join(upstream.get("keywords", [])),
     project_urls=upstream.get("urls", {}),
     package_dir={"": os.path.relpath(src, ROOT)},
-    packages=find_packages(src, include=["numpyro", "numpyro.*"]),
+    # an sdist carries the build's inputs (MANIFEST.in), not patched sources
+    packages=[]
+    if MODE == "sdist"
+    else find_packages(src, include=["numpyro", "numpyro.*"]),
     include_package_data=True,
     zip_safe=False,
 )

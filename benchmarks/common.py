@@ -42,8 +42,38 @@ def best_time(fn, *args, repeat=7, number=1):
     return best
 
 
+# (version, path) of the numpyro each label imported, as checked by run_worker
+IMPORTED = {}
+
+
+def _check_numpyro(label, env):
+    """Which numpyro a worker of ``label`` imports: the fork (a ``+fork`` version)
+    or the pristine release from its extracted source. Printed once per label;
+    a side that imports the other's numpyro is an error, not a benchmark."""
+    if label in IMPORTED:
+        return IMPORTED[label]
+    code = "import numpyro; print(numpyro.__version__); print(numpyro.__file__)"
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=OUT
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            "cannot import numpyro for {}:\n{}".format(label, proc.stderr)
+        )
+    version, path = proc.stdout.split("\n")[:2]
+    is_fork = "+fork" in version
+    if (label == "fork") != is_fork:
+        raise RuntimeError(
+            "the {} side imports numpyro {} from {}".format(label, version, path)
+        )
+    IMPORTED[label] = (version, path)
+    print("{}: numpyro {} from {}".format(label, version, path), flush=True)
+    return IMPORTED[label]
+
+
 def run_worker(script, label, extra_args=(), pythonpath=None, x64=False):
-    """Run ``script --worker label`` and return the JSON it prints."""
+    """Run ``script --worker label`` and return the JSON it prints (after checking,
+    once per label, which numpyro that side imports)."""
     env = dict(os.environ)
     env["JAX_PLATFORMS"] = "cpu"
     if x64:
@@ -52,6 +82,7 @@ def run_worker(script, label, extra_args=(), pythonpath=None, x64=False):
         env.pop("JAX_ENABLE_X64", None)
     if pythonpath:
         env["PYTHONPATH"] = pythonpath + os.pathsep + env.get("PYTHONPATH", "")
+    _check_numpyro(label, env)
     cmd = [sys.executable, script, "--worker", label, *extra_args]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=OUT)
     if proc.returncode != 0:

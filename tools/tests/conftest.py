@@ -12,7 +12,14 @@ sys.path.insert(0, TOOLS)
 import fork  # noqa: E402
 
 # what a clean checkout of the fork holds (everything else is materialized)
-COMMITTED = ["fork.toml", "setup.py", "pyproject.toml", "README.md", "LICENSE"]
+COMMITTED = [
+    "fork.toml",
+    "setup.py",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "MANIFEST.in",
+]
 
 
 def committed_files():

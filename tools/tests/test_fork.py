@@ -3,12 +3,14 @@
 bad input by name, the version identifies the series, export does not churn."""
 
 import hashlib
+import io
 import os
 import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 
 from conftest import committed_files
@@ -100,9 +102,30 @@ def test_series_names_and_messages():
 # ----------------------------------------------------------------------- series
 
 
+def series_tests():
+    """Upstream's test/infer, test/contrib if found; skip when the series changes
+    them and they are not found."""
+    tests = fork.upstream_tests_dir()
+    if tests is None:
+        touched = [
+            n
+            for n in SERIES
+            if any(
+                fork._is_upstream_test(p)
+                for p in fork.patch_paths(os.path.join(fork.PATCHES, n))
+            )
+        ]
+        if touched:
+            pytest.skip(
+                "{} change upstream's test/infer or test/contrib, not found here "
+                "(set {})".format(", ".join(touched), fork.UPSTREAM_TESTS_ENV)
+            )
+    return tests
+
+
 def test_series_applies_one_commit_per_patch(tmp_path, sdist):
     dest = str(tmp_path / "tree")
-    fork._materialize(dest)
+    fork._materialize(dest, tests=series_tests())
     log = fork.git(dest, "log", "--format=%s", "{}..HEAD".format(fork.BASE_TAG))
     assert len(log.stdout.splitlines()) == len(SERIES)
     notes = [
@@ -126,7 +149,7 @@ def test_series_applies_one_commit_per_patch(tmp_path, sdist):
 
 def test_export_is_byte_identical(tmp_path, sdist):
     dest = str(tmp_path / "tree")
-    fork._materialize(dest)
+    fork._materialize(dest, tests=series_tests())
     out = tmp_path / "exported"
     fork._export(dest, str(out))
     assert fork._dir_files(str(out)) == fork._dir_files(fork.PATCHES)
@@ -225,18 +248,44 @@ def test_bad_checksum_is_refused(tmp_path, checkout, sdist):
     assert fork.config()["sdist_sha256"] in out
 
 
-def test_corrupt_cache_is_fetched_again(tmp_path, monkeypatch, sdist):
-    cache = tmp_path / "cache"
-    cache.mkdir()
-    (cache / os.path.basename(sdist)).write_bytes(b"not a tarball")
+def offline(monkeypatch, cache):
     monkeypatch.setenv("NUMPYRO_FORK_CACHE", str(cache))
     monkeypatch.delenv("NUMPYRO_FORK_SDIST", raising=False)
-    # with no index either, the corrupt entry must not be used
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
+
+
+def test_corrupt_cache_is_fetched_again(tmp_path, monkeypatch, sdist):
+    cache = tmp_path / "cache"
+    entry = cache / fork.config()["sdist_sha256"] / os.path.basename(sdist)
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"not a tarball")
+    offline(monkeypatch, cache)
+    # with no index either, the corrupt entry must not be used
     with pytest.raises(fork.ForkError, match="could not download"):
         fork.upstream_sdist()
-    assert not (cache / os.path.basename(sdist)).exists()
+    assert not entry.exists()
+
+
+def test_wrong_pin_keeps_the_good_cache(tmp_path, monkeypatch, sdist):
+    """A wrong sdist_sha256 in fork.toml finds nothing, fails, and deletes nothing:
+    with the pin put right, the next offline build uses the cache."""
+    cache = tmp_path / "cache"
+    good = cache / fork.config()["sdist_sha256"] / os.path.basename(sdist)
+    good.parent.mkdir(parents=True)
+    shutil.copyfile(sdist, good)
+    legacy = cache / os.path.basename(sdist)  # where caches kept it before keys
+    shutil.copyfile(sdist, legacy)
+    offline(monkeypatch, cache)
+    right = fork.config()
+    monkeypatch.setattr(fork, "config", lambda: dict(right, sdist_sha256="0" * 64))
+    with pytest.raises(fork.ForkError, match="could not download"):
+        fork.upstream_sdist()
+    assert good.exists() and legacy.exists()
+    monkeypatch.setattr(fork, "config", lambda: right)
+    assert fork.upstream_sdist() == str(good)
+    good.unlink()
+    assert fork.upstream_sdist() == str(legacy)
 
 
 BROKEN = """\
@@ -279,6 +328,8 @@ def test_patch_that_does_not_apply_is_named(tmp_path, checkout, sdist):
         in out
     )
     assert "numpyro/util.py" in out
+    # no advice about a repository that no longer exists
+    assert "Patch failed at" not in out and "--continue" not in out
     # nothing half-patched is left to be picked up by a later build
     stages = checkout / ".fork-build"
     assert not stages.exists() or not [p for p in stages.iterdir()]
@@ -416,3 +467,426 @@ def test_fixup_in_the_middle_keeps_names(checkout, sdist, monkeypatch):
     assert after[second] == before[second]
     assert after[first] != before[first] and "# fix for first" in after[first].decode()
     assert fork_cli(checkout, "status").returncode == 0
+
+
+# ----------------------------------------------------------------------- upstream tests
+
+UPSTREAM_TEST = """\
+# an upstream test the sdist leaves out
+def test_observed_site():
+    assert 1 + 1 == 2
+"""
+
+
+@pytest.fixture
+def upstream_tests(tmp_path):
+    """A stand-in for upstream's test/infer and test/contrib (shared/upstream-tests)."""
+    root = tmp_path / "upstream-tests"
+    (root / "infer").mkdir(parents=True)
+    (root / "contrib" / "hsgp").mkdir(parents=True)
+    (root / "infer" / "test_reparam.py").write_text(UPSTREAM_TEST)
+    (root / "contrib" / "hsgp" / "test_laplacian.py").write_text("# contrib\n")
+    (root / "README.md").write_text("from pyro-ppl/numpyro, commit " + "ab" * 20 + "\n")
+    return root
+
+
+def test_upstream_tests_location(tmp_path, checkout, upstream_tests, monkeypatch):
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    assert fork.upstream_tests_dir() == str(upstream_tests)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, "")
+    assert fork.upstream_tests_dir() is None
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(tmp_path))
+    with pytest.raises(fork.ForkError, match="holds neither of infer, contrib"):
+        fork.upstream_tests_dir()
+    # default: the nearest shared/upstream-tests beside the checkout or above it
+    monkeypatch.delenv(fork.UPSTREAM_TESTS_ENV)
+    nested = tmp_path / "wt" / "clone"
+    shutil.copytree(checkout, nested)
+    shared = tmp_path / "shared" / "upstream-tests"
+    shutil.copytree(upstream_tests, shared)
+    proc = fork_cli(nested, "upstream-tests")
+    assert proc.returncode == 0 and proc.stdout.strip() == str(shared), proc.stderr
+    shutil.rmtree(shared)
+    proc = fork_cli(nested, "upstream-tests")
+    assert proc.returncode == 1 and fork.UPSTREAM_TESTS_ENV in proc.stderr
+
+
+def add_patch(checkout, files, subject):
+    """Commit edits {path in tree/: new text} in tree/ and export them as a patch."""
+    for rel, text in files.items():
+        (checkout / "tree" / rel).write_text(text)
+    tree_git(checkout, "add", "-A")
+    tree_git(checkout, "commit", "-q", "-m", subject)
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 0, proc.stderr
+    (name,) = [
+        n for n in fork.read_series(str(checkout / "patches")) if n not in SERIES
+    ]
+    return checkout / "patches" / name
+
+
+def test_upstream_tests_in_tree_and_out_of_build(
+    tmp_path, checkout, sdist, upstream_tests, monkeypatch
+):
+    """The tree's base holds upstream's test/infer and test/contrib, so a patch can
+    update them; the build applies no test hunk, so it needs none of them."""
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0, proc.stderr
+    tree = checkout / "tree"
+    base = tree_git(checkout, "show", "-s", "--format=%B", fork.BASE_TAG).stdout
+    assert "ab" * 20 in base
+    listed = tree_git(checkout, "ls-tree", "-r", "--name-only", fork.BASE_TAG).stdout
+    assert "test/infer/test_reparam.py" in listed.split()
+    assert "test/contrib/hsgp/test_laplacian.py" in listed.split()
+    assert "README.md" in listed.split()  # the sdist's, not upstream-tests'
+
+    util = (tree / "numpyro" / "util.py").read_text()
+    patch = add_patch(
+        checkout,
+        {
+            "numpyro/util.py": util + "\n# fixed by the patch\n",
+            "test/infer/test_reparam.py": UPSTREAM_TEST.replace("== 2", "== 2.0"),
+        },
+        "infer: a fix with its upstream test updated",
+    )
+    assert "test/infer/test_reparam.py" in fork.patch_paths(str(patch))
+    assert fork_cli(checkout, "status").returncode == 0
+    # the series still applies from scratch, to the same commits
+    before = fork._dir_files(str(checkout / "patches"))
+    assert fork_cli(checkout, "tree", "--force").returncode == 0
+    assert fork_cli(checkout, "patches").returncode == 0
+    assert fork._dir_files(str(checkout / "patches")) == before
+    assert "== 2.0" in (tree / "test/infer/test_reparam.py").read_text()
+
+    # the build, where no upstream tests exist (a clone from the git URL)
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    env[fork.UPSTREAM_TESTS_ENV] = ""
+    clean = tmp_path / "clean"
+    shutil.copytree(
+        checkout, clean, symlinks=True, ignore=shutil.ignore_patterns("tree", "test")
+    )
+    proc, wheels = build_wheel(clean, tmp_path / "w1", env)
+    assert proc.returncode == 0, proc.stderr
+    with zipfile.ZipFile(wheels[0]) as whl:
+        assert b"# fixed by the patch" in whl.read("numpyro/util.py")
+        assert not [n for n in whl.namelist() if n.startswith("test")]
+    # ... even where the test hunk could not apply to anything
+    broken = patch.read_text().replace(" def test_observed_site():", " def nothing():")
+    assert broken != patch.read_text()
+    patch.write_text(broken)
+    shutil.copy2(patch, clean / "patches" / patch.name)
+    proc, wheels = build_wheel(clean, tmp_path / "w2", env)
+    assert proc.returncode == 0, proc.stderr
+    # while the tree, which holds the test, names the patch and the file
+    proc = fork_cli(checkout, "tree", "--force")
+    assert proc.returncode == 2
+    assert "patch {}".format(patch.name) in proc.stderr
+    assert "test/infer/test_reparam.py" in proc.stderr
+
+
+def test_tree_without_upstream_tests(checkout, sdist, upstream_tests, monkeypatch):
+    """Without upstream's tests the tree is made without the hunks to them: the
+    library and the sdist's tests run, but it refuses to export what it lacks."""
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    assert fork_cli(checkout, "tree").returncode == 0
+    util = (checkout / "tree" / "numpyro" / "util.py").read_text()
+    patch = add_patch(
+        checkout,
+        {
+            "numpyro/util.py": util + "\n# fixed\n",
+            "test/infer/test_reparam.py": UPSTREAM_TEST + "# updated\n",
+        },
+        "infer: a fix",
+    )
+    shutil.rmtree(checkout / "tree")
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, "")
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0, proc.stderr
+    assert "# fixed" in (checkout / "tree" / "numpyro" / "util.py").read_text()
+    assert not (checkout / "tree" / "test" / "infer").exists()
+    assert patch.name in proc.stdout and "test/infer/test_reparam.py" in proc.stdout
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 1 and fork.UPSTREAM_TESTS_ENV in proc.stdout
+    before = fork._dir_files(str(checkout / "patches"))
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 2 and "cannot export it" in proc.stderr
+    assert fork._dir_files(str(checkout / "patches")) == before
+    # an unchanged partial tree is up to date; once the tests are found, rebuilt
+    assert "up to date" in fork_cli(checkout, "tree").stdout
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, str(upstream_tests))
+    proc = fork_cli(checkout, "tree")
+    assert proc.returncode == 0 and "materialized" in proc.stdout, proc.stderr
+    assert "# updated" in (checkout / "tree/test/infer/test_reparam.py").read_text()
+    assert fork_cli(checkout, "status").returncode == 0
+
+
+# ----------------------------------------------------------------------- small things
+
+
+def test_readme_version_example_counts_the_patches():
+    with open(os.path.join(fork.ROOT, "README.md")) as f:
+        m = re.search(r"'(\d+\.\d+\.\d+)\+fork(\d+)\.g[0-9a-f]{10}'", f.read())
+    assert m, "README.md lost its version example"
+    assert m.group(1) == fork.config()["version"]
+    assert int(m.group(2)) == len(SERIES)
+
+
+def test_series_comment_is_no_difference(checkout, sdist, monkeypatch):
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    assert fork_cli(checkout, "tree").returncode == 0
+    series = checkout / "patches" / "series"
+    text = "# the series, oldest first\n" + series.read_text() + "\n# end\n"
+    series.write_text(text)
+    proc = fork_cli(checkout, "status")
+    assert proc.returncode == 0, proc.stdout
+    assert fork_cli(checkout, "patches").returncode == 0
+    assert series.read_text() == text  # kept, comments and all
+    # CONTRIBUTING's command for maintainers passes git am the patches only
+    with open(os.path.join(fork.ROOT, "CONTRIBUTING.md")) as f:
+        (cmd,) = re.findall(r"^git am \$\((sed .*)\)$", f.read(), re.M)
+    cmd = cmd.replace("/path/to/fork/", str(checkout) + "/")
+    out = subprocess.run(["bash", "-c", cmd], capture_output=True, text=True)
+    assert out.stdout.split() == [str(checkout / "patches" / n) for n in SERIES]
+
+
+def test_empty_commit_is_refused(checkout, sdist, monkeypatch):
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    assert fork_cli(checkout, "tree").returncode == 0
+    tree_git(checkout, "commit", "-q", "--allow-empty", "-m", "nothing at all")
+    proc = fork_cli(checkout, "patches")
+    assert proc.returncode == 2
+    assert "nothing at all" in proc.stderr and "changes nothing" in proc.stderr
+    # and an empty patch file listed in the series is named, not built
+    empty = "{:04d}-empty.patch".format(len(SERIES) + 1)
+    (checkout / "patches" / empty).write_text("")
+    with open(checkout / "patches" / "series", "a") as f:
+        f.write(empty + "\n")
+    proc = fork_cli(checkout, "version")
+    assert proc.returncode == 2 and "{} is empty".format(empty) in proc.stderr
+
+
+@pytest.mark.parametrize("identity", [True, False])
+def test_contributor_commits_under_their_identity(
+    tmp_path, checkout, sdist, monkeypatch, identity
+):
+    """tree/ keeps no identity of its own when the contributor has one: their
+    commits are theirs. The project identity is only a fallback."""
+    gitconfig = tmp_path / "gitconfig"
+    gitconfig.write_text(
+        "[user]\n\tname = Ada Lovelace\n\temail = ada@example.com\n" if identity else ""
+    )
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(gitconfig))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for key in ("EMAIL", "GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME"):
+        monkeypatch.delenv(key, raising=False)
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    assert fork_cli(checkout, "tree").returncode == 0
+    util = checkout / "tree" / "numpyro" / "util.py"
+    util.write_text(util.read_text() + "\n# mine\n")
+    # the contributor's own git, with their configuration
+    tree = str(checkout / "tree")
+    subprocess.run(["git", "-C", tree, "commit", "-q", "-am", "util: mine"], check=True)
+    author = subprocess.run(
+        ["git", "-C", tree, "log", "-1", "--format=%an <%ae>"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if identity:
+        assert author == "Ada Lovelace <ada@example.com>"
+    else:
+        assert author == "{} <{}>".format(fork.BOT_NAME, fork.BOT_EMAIL)
+    # the series' own commits keep their authors either way: no byte changes
+    before = fork._dir_files(fork.PATCHES)
+    assert fork_cli(checkout, "patches").returncode == 0
+    after = fork._dir_files(str(checkout / "patches"))
+    assert all(after[n] == before[n] for n in SERIES)
+
+
+def backend(checkout, code, env):
+    """Run PEP 517 hooks of the fork's backend in ``checkout``, as build tools do."""
+    full = dict(env, PYTHONPATH=str(checkout / "tools"))
+    prog = "import fork_backend as b\n" + code
+    return run([sys.executable, "-c", prog], cwd=str(checkout), env=full)
+
+
+def test_sdist_is_self_contained(tmp_path, checkout, sdist):
+    """`python -m build` and `uv build` make an sdist, then the wheel from it:
+    the sdist carries the build's inputs, and its wheel is the checkout's."""
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    out = tmp_path / "sdist"
+    proc = backend(checkout, "print(b.build_sdist({!r}))".format(str(out)), env)
+    assert proc.returncode == 0, proc.stderr
+    (tarball,) = out.glob("*.tar.gz")
+    assert tarball.name == "numpyro-{}.tar.gz".format(fork.version())
+    with tarfile.open(tarball) as tar:
+        names = {n.split("/", 1)[1] for n in tar.getnames() if "/" in n}
+    for needed in ["fork.toml", "setup.py", "tools/fork.py", "patches/series"]:
+        assert needed in names
+    assert {"patches/" + n for n in SERIES} <= names
+    assert not [n for n in names if n.startswith(("numpyro/", "tools/tests"))]
+    proc, from_sdist = build_wheel(tarball, tmp_path / "w1", env)
+    assert proc.returncode == 0, proc.stderr
+    proc, from_checkout = build_wheel(checkout, tmp_path / "w2", env)
+    assert proc.returncode == 0, proc.stderr
+    with open(from_sdist[0], "rb") as f1, open(from_checkout[0], "rb") as f2:
+        assert f1.read() == f2.read()
+
+
+def test_editable_install_stages_nothing(tmp_path, checkout, sdist):
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    code = (
+        "md = b.prepare_metadata_for_build_editable({md!r})\n"
+        "print(b.build_editable({whl!r}, metadata_directory={md!r} + '/' + md))"
+    ).format(md=str(tmp_path / "md"), whl=str(tmp_path / "whl"))
+    (tmp_path / "md").mkdir()
+    proc = backend(checkout, code, env)
+    assert proc.returncode == 0, proc.stderr
+    assert list((tmp_path / "whl").glob("numpyro-*.whl"))
+    assert (checkout / "tree" / ".git").is_dir()
+    assert not (checkout / ".fork-build").exists()
+
+
+def test_build_requirements_are_pinned():
+    with open(os.path.join(fork.ROOT, "pyproject.toml"), "rb") as f:
+        requires = tomllib.load(f)["build-system"]["requires"]
+    with open(os.path.join(fork.ROOT, "requirements", "constraints.txt")) as f:
+        pins = dict(
+            line.strip().split("==") for line in f if "==" in line and line[0] != "#"
+        )
+    (setuptools,) = [r for r in requires if r.startswith("setuptools")]
+    assert setuptools == "setuptools==" + pins["setuptools"]
+
+
+def test_offline_recipe_of_the_readme(tmp_path, checkout, sdist):
+    """README's offline path, with no index reachable: a wheelhouse of the build
+    requirements and NUMPYRO_FORK_SDIST, with pip's build isolation."""
+    with open(os.path.join(fork.ROOT, "README.md")) as f:
+        readme = f.read()
+    (download,) = re.findall(r"^pip download -d wheelhouse (.+?)   #", readme, re.M)
+    wheelhouse = tmp_path / "wheelhouse"
+    # online: the build requirements (the dependencies are pip's own business)
+    args = [a.strip('"') for a in download.split() if a != "."]
+    proc = run(
+        [sys.executable, "-m", "pip", "download", "-q", "--no-deps"]
+        + ["-d", str(wheelhouse), *args]
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(
+        r"^NUMPYRO_FORK_SDIST=\S+ pip install --no-index --find-links wheelhouse \.$",
+        readme,
+        re.M,
+    )
+    env = offline_env(tmp_path, NUMPYRO_FORK_SDIST=sdist)
+    cmd = [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "--no-index"]
+    cmd += ["--find-links", str(wheelhouse), "-w", str(tmp_path / "w"), str(checkout)]
+    proc = run(cmd, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert list((tmp_path / "w").glob("numpyro-*.whl"))
+
+
+# ----------------------------------------------------------------------- rebase
+
+
+def newer_sdist(sdist, out, version, edit):
+    """A synthetic newer release: the pinned sdist renamed to ``version``, with
+    ``edit(path, text) -> text`` applied to each of its Python files."""
+    old = "{}-{}/".format(fork.config()["name"], fork.config()["version"])
+    new = "{}-{}/".format(fork.config()["name"], version)
+    path = out / "{}-{}.tar.gz".format(fork.config()["name"], version)
+    with tarfile.open(sdist) as src, tarfile.open(path, "w:gz") as dst:
+        for m in src.getmembers():
+            data = src.extractfile(m).read() if m.isfile() else None
+            rel = m.name[len(old) :] if m.name.startswith(old) else m.name
+            m.name = new + rel if m.name.startswith(old) else m.name
+            if data is not None and rel.endswith(".py"):
+                data = edit(rel, data.decode()).encode()
+                m.size = len(data)
+            dst.addfile(m, io.BytesIO(data) if data is not None else None)
+    return str(path), hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def first_removed_line(patch, path):
+    """A line that ``patch`` removes from ``path``."""
+    with open(os.path.join(fork.PATCHES, patch)) as f:
+        diff = f.read().split("diff --git a/{0} b/{0}".format(path), 1)[1]
+    for line in diff.splitlines():
+        if line.startswith("-") and not line.startswith("---") and len(line) > 20:
+            return line[1:]
+    raise AssertionError("no removed line")
+
+
+def test_rebase_onto_a_newer_release(tmp_path, checkout, sdist, monkeypatch):
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", sdist)
+    monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, "")
+    assert fork_cli(checkout, "tree").returncode == 0
+    target = "numpyro/distributions/truncated.py"
+    first = SERIES[0]
+    removed = first_removed_line(first, target)
+
+    # a release that changes a line patch 1 changes: a conflict, named
+    def conflicting(rel, text):
+        return text.replace(removed, removed + "  # changed upstream", 1)
+
+    bad, bad_sha = newer_sdist(sdist, tmp_path, "0.22.1", conflicting)
+    proc = fork_cli(
+        checkout,
+        "rebase",
+        "--version",
+        "0.22.1",
+        "--sha256",
+        bad_sha,
+        "--sdist",
+        bad,
+        "--dry-run",
+    )
+    assert proc.returncode == 1
+    assert "{} (number 1): conflicts in {}".format(first, target) in proc.stdout
+    before = fork._dir_files(str(checkout / "patches"))
+    proc = fork_cli(
+        checkout, "rebase", "--version", "0.22.1", "--sha256", bad_sha, "--sdist", bad
+    )
+    assert proc.returncode == 2
+    assert "patch {} (number 1 in patches/series)".format(first) in proc.stderr
+    assert target in proc.stderr and "git -C tree am --continue" in proc.stderr
+    assert (checkout / "tree" / ".git" / "rebase-apply").is_dir()  # kept, stopped
+    assert fork._dir_files(str(checkout / "patches")) == before
+
+    # a release that changes other lines: every patch applies, the series moves
+    def harmless(rel, text):
+        if rel == target:
+            return "# a new first line upstream\n" + text
+        return text
+
+    good, good_sha = newer_sdist(sdist, tmp_path, "0.22.2", harmless)
+    shutil.copy2(os.path.join(fork.ROOT, "fork.toml"), checkout / "fork.toml")
+    assert fork_cli(checkout, "tree", "--force").returncode == 0
+    proc = fork_cli(
+        checkout,
+        "rebase",
+        "--version",
+        "0.22.2",
+        "--sha256",
+        good_sha,
+        "--sdist",
+        good,
+        "--dry-run",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "{0} of {0} patches apply".format(len(SERIES)) in proc.stdout
+    proc = fork_cli(
+        checkout, "rebase", "--version", "0.22.2", "--sha256", good_sha, "--sdist", good
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert 'version = "0.22.2"' in (checkout / "fork.toml").read_text()
+    assert good_sha in (checkout / "fork.toml").read_text()
+    log = tree_git(checkout, "log", "--format=%s", fork.BASE_TAG + "..HEAD").stdout
+    assert len(log.splitlines()) == len(SERIES)
+    base = tree_git(checkout, "show", "-s", "--format=%s", fork.BASE_TAG).stdout
+    assert base.startswith("numpyro 0.22.2")
+    monkeypatch.setenv("NUMPYRO_FORK_SDIST", good)
+    assert fork_cli(checkout, "status").returncode == 0
+    assert fork_cli(checkout, "version").stdout.startswith("0.22.2+fork")

@@ -1,0 +1,193 @@
+# SPDX-License-Identifier: Apache-2.0
+"""`make test-upstream`'s runner: outcomes per test survive a hanging or crashing
+file, and the report lists every test whose outcome differs."""
+
+import json
+import sys
+import time
+
+import pytest
+import upstream_tests
+
+OUTCOMES = """\
+import pytest
+
+
+@pytest.fixture
+def broken():
+    raise RuntimeError("fixture broke")
+
+
+def test_pass():
+    pass
+
+
+def test_fail():
+    assert 1 == 2, "one is not two"
+
+
+def test_skip():
+    pytest.skip("no scipy counterpart")
+
+
+@pytest.mark.skipif(True, reason="marked away")
+def test_marked():
+    pass
+
+
+@pytest.mark.xfail(reason="known")
+def test_xfail():
+    assert False
+
+
+@pytest.mark.xfail(reason="known", strict=False)
+def test_xpass():
+    pass
+
+
+def test_error(broken):
+    pass
+
+
+@pytest.mark.parametrize("x", [1, 2])
+def test_param(x):
+    assert x == 1
+"""
+
+EXPECTED = {
+    "test_outcomes.py::test_pass": "passed",
+    "test_outcomes.py::test_fail": "failed",
+    "test_outcomes.py::test_skip": "skipped",
+    "test_outcomes.py::test_marked": "skipped",
+    "test_outcomes.py::test_xfail": "xfailed",
+    "test_outcomes.py::test_xpass": "xpassed",
+    "test_outcomes.py::test_error": "error",
+    "test_outcomes.py::test_param[1]": "passed",
+    "test_outcomes.py::test_param[2]": "failed",
+}
+
+
+@pytest.fixture
+def suite(tmp_path):
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "test_outcomes.py").write_text(OUTCOMES)
+    (tmp_path / "test_hang.py").write_text(
+        "import time\n\ndef test_first():\n    pass\n\n"
+        "def test_hangs():\n    time.sleep(600)\n\ndef test_never():\n    pass\n"
+    )
+    (tmp_path / "test_crash.py").write_text(
+        "import os\n\ndef test_first():\n    pass\n\n"
+        "def test_crashes():\n    os.abort()\n\ndef test_never():\n    pass\n"
+    )
+    return tmp_path
+
+
+def run(suite, name, jobs=0, timeout=120):
+    return upstream_tests.run_pytest(
+        sys.executable,
+        str(suite),
+        str(suite / "pytest.ini"),
+        name,
+        jobs,
+        timeout,
+        None,
+        str(suite / name.replace(".py", "")),
+    )
+
+
+@pytest.mark.parametrize("jobs", [0, 1])
+def test_outcomes_of_every_kind(suite, jobs):
+    res = run(suite, "test_outcomes.py", jobs)
+    assert res["status"] == "complete" and res["rc"] == 1
+    assert {k: v[0] for k, v in res["tests"].items()} == EXPECTED
+    assert "one is not two" in res["tests"]["test_outcomes.py::test_fail"][1]
+    assert res["tests"]["test_outcomes.py::test_skip"][1] == "no scipy counterpart"
+    assert res["tests"]["test_outcomes.py::test_marked"][1] == "marked away"
+    assert "fixture broke" in res["tests"]["test_outcomes.py::test_error"][1]
+    assert res["cpu_seconds"] > 0
+    assert set(res["durations"]) >= {"test_outcomes.py::test_pass"}
+
+
+def test_hanging_file_keeps_what_ran(suite):
+    start = time.monotonic()
+    res = run(suite, "test_hang.py", timeout=15)
+    assert time.monotonic() - start < 60
+    assert res["status"] == "timeout" and res["rc"] is None
+    assert res["tests"] == {"test_hang.py::test_first": ("passed", "")}
+
+
+def test_crashing_file_keeps_what_ran(suite):
+    res = run(suite, "test_crash.py")
+    assert res["status"] == "crashed" and res["rc"] < 0
+    assert res["tests"] == {"test_crash.py::test_first": ("passed", "")}
+    # under pytest-xdist the crash is the test's failure, the file goes on
+    res = run(suite, "test_crash.py", jobs=1)
+    crashed = res["tests"]["test_crash.py::test_crashes"]
+    assert crashed[0] == "error" and "crashed" in crashed[1]
+    assert res["tests"]["test_crash.py::test_never"] == ("passed", "")
+
+
+def test_report_lists_differences(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    monkeypatch.setattr(upstream_tests, "RESULTS", str(results))
+    files = ["test/test_a.py", "test/infer/test_b.py"]
+    monkeypatch.setattr(upstream_tests, "upstream_files", lambda: files)
+    sides = {
+        "pristine": {
+            "test/test_a.py": {"test/test_a.py::t1": ["passed", ""]},
+            "test/infer/test_b.py": {
+                "test/infer/test_b.py::t[1]": ["passed", ""],
+                "test/infer/test_b.py::t[2]": ["skipped", "no funsor"],
+                "test/infer/test_b.py::gone": ["passed", ""],
+            },
+        },
+        "fork": {
+            "test/test_a.py": {"test/test_a.py::t1": ["passed", ""]},
+            "test/infer/test_b.py": {
+                "test/infer/test_b.py::t[1]": ["failed", "ValueError: | pipe"],
+                "test/infer/test_b.py::t[2]": ["skipped", "no funsor"],
+                "test/infer/test_b.py::new": ["passed", ""],
+            },
+        },
+    }
+    for side, byfile in sides.items():
+        (results / side).mkdir(parents=True)
+        for path, tests in byfile.items():
+            res = {
+                "file": path,
+                "status": "complete",
+                "seconds": 1.0,
+                "cpu_seconds": 2.0,
+                "tests": tests,
+                "numpyro": ["0.22.0", "/x/numpyro/__init__.py"],
+                "finished": "2026-12-01T00:00:00+00:00",
+                "key": "k-" + side if path != "test/test_a.py" else "old",
+                "command": "make test-upstream FILES=" + path,
+            }
+            with open(upstream_tests._result_path(side, path), "w") as f:
+                json.dump(res, f)
+    keys = {"pristine": "k-pristine", "fork": "k-fork"}
+    text = upstream_tests.build_report(files, "make test-upstream", keys)
+    assert "3 tests whose outcome differs, in 1 files" in text
+    assert "| `t[1]` | passed | failed | ValueError: \\| pipe |" in text
+    assert "| `gone` | passed | absent |" in text
+    assert "| `new` | absent | passed |" in text
+    assert "| no funsor | 1 | 1 |" in text
+    assert "| `test/test_a.py` | 1/0/0 (stale) | 1/0/0 (stale) | 0 |" in text
+    assert "Stale results" in text and "test/test_a.py (fork)" in text
+    assert "make test-upstream FILES=test/infer/test_b.py" in text
+    # hand-written notes below the mark survive a new report
+    out = tmp_path / "REPORT.md"
+    out.write_text("old\n" + upstream_tests.NOTES_MARK + "\nkept notes\n")
+    upstream_tests.cmd_report(files, "make test-upstream", str(out), keys)
+    new = out.read_text()
+    assert new.endswith(upstream_tests.NOTES_MARK + "\nkept notes\n")
+    assert "old" not in new.split(upstream_tests.NOTES_MARK)[0]
+
+
+def test_each_outcome_written_once_under_xdist(suite):
+    res = run(suite, "test_outcomes.py", 2)
+    part = suite / "test_outcomes.jsonl.part"
+    assert not part.exists()  # read and removed
+    # 9 tests: 6 calls, 2 skips at call or setup, 1 setup error; once each
+    assert res["records"] == 9
