@@ -51,7 +51,36 @@ def run(check, out_dir):
         ),
     )
 
-    # 2. no warnings inside the support, finite gradients where a component's
+    # 2. the support is decided from the kinds of the components' supports, never
+    #    from the values of their bounds: Uniform(0, a) + Uniform(2, 3) is valid
+    #    for every a (a gap (a, 2) of zero density for a < 2), eagerly and in jit
+    def gap_log_prob(a, y):
+        return dist.MixtureGeneral(
+            dist.Categorical(probs=jnp.array([0.5, 0.5])),
+            [dist.Uniform(0.0, a), dist.Uniform(2.0, 3.0)],
+        ).log_prob(y)
+
+    y = jnp.array([0.5, 1.5, 2.5])
+    rows = []
+    for a in (1.0, 2.5):
+        with np.errstate(divide="ignore"):
+            expected = np.log(
+                0.5 * sp.uniform(0, a).pdf(np.asarray(y))
+                + 0.5 * sp.uniform(2, 1).pdf(np.asarray(y))
+            )
+        eager, jitted = gap_log_prob(a, y), jax.jit(gap_log_prob)(a, y)
+        rows.append(
+            np.allclose(eager, expected, rtol=1e-6)
+            and np.allclose(jitted, expected, rtol=1e-6)
+        )
+    check(
+        "Uniform(0, a) + Uniform(2, 3): the same model for every a",
+        all(rows),
+        "log_prob at 0.5, 1.5, 2.5 matches SciPy for a = 1 (a gap) and a = 2.5, "
+        "eagerly and under jit",
+    )
+
+    # 3. no warnings inside the support, finite gradients where a component's
     #    own log_prob is nan (LogNormal and Gamma at negative values)
     def log_prob(params, x):
         w, shape, scale = params
@@ -82,7 +111,7 @@ def run(check, out_dir):
         ),
     )
 
-    # 3. MixtureSameFamily with per-component bounds, given a support
+    # 4. MixtureSameFamily with per-component bounds, given a support
     tn = dist.MixtureSameFamily(
         dist.Categorical(probs=jnp.array([0.6, 0.4])),
         dist.TruncatedNormal(
@@ -103,7 +132,7 @@ def run(check, out_dir):
         "density matches SciPy (0.22.0 refuses these components)",
     )
 
-    # 4. NUTS on the latent mixture of 1., KS test against the SciPy cdf
+    # 5. NUTS on the latent mixture of 1., KS test against the SciPy cdf
     def model():
         numpyro.sample("x", _uniforms())
 

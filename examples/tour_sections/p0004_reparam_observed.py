@@ -4,8 +4,10 @@
 A circular regression (pyro-ppl/numpyro#1846): angles y_i ~ VonMises(b x_i, 1/sigma^2).
 The VonMises likelihood needs no reparameterization; MCMC and posterior predictive
 draws run on the plain model. Putting CircularReparam on the observed site now
-fails at once with a ValueError naming the site and the remedy, and CircularReparam
-on a latent VonMises site works in Predictive (checked against scipy.stats.vonmises).
+fails at once with a ValueError naming the site and the remedy, whether the site is
+observed by obs= or by a condition handler inside or outside of the reparam handler,
+and CircularReparam on a latent VonMises site works in Predictive (checked against
+scipy.stats.vonmises).
 """
 
 import os
@@ -23,7 +25,7 @@ import jax.numpy as jnp  # noqa: E402
 
 import numpyro  # noqa: E402
 import numpyro.distributions as dist  # noqa: E402
-from numpyro.handlers import reparam  # noqa: E402
+from numpyro.handlers import condition, reparam  # noqa: E402
 from numpyro.infer import MCMC, NUTS, Predictive  # noqa: E402
 from numpyro.infer.reparam import CircularReparam  # noqa: E402
 
@@ -107,6 +109,22 @@ def run(check, out_dir):
         calls == [False],
         f"model calls before the error: {len(calls)}",
     )
+    # The same with the observation given by a condition handler outside of the
+    # reparam handler (0.22.0: "obs" silently became a deterministic site and its
+    # value was ignored, a wrong posterior).
+    outside = condition(reparam(model, config={"obs": CircularReparam()}), {"obs": y})
+    try:
+        MCMC(NUTS(outside), num_warmup=10, num_samples=10, progress_bar=False).run(
+            random.key(3), x
+        )
+        message = None
+    except ValueError as e:
+        message = str(e)
+    check(
+        "condition(reparam(model), data): the same ValueError",
+        message is not None and "cannot reparameterize the observed site" in message,
+        (message or "no error: the observation is ignored")[:96] + "...",
+    )
 
     # 3. CircularReparam on a latent VonMises: prior predictive vs SciPy.
     def prior_model():
@@ -134,7 +152,7 @@ def run(check, out_dir):
         f"KS vs scipy.stats.vonmises at x = -pi: p = {p:.3f}",
     )
 
-    # 4. A latent site that cannot be sampled: the error names it.
+    # 4. A latent site that cannot be sampled: the error says why.
     def improper():
         numpyro.sample("z", dist.ImproperUniform(dist.constraints.real, (), ()))
 
@@ -144,8 +162,10 @@ def run(check, out_dir):
     except NotImplementedError as e:
         message = str(e)
     check(
-        "ImproperUniform latent in Predictive: error names the site",
-        message is not None and "'z'" in message and "improper" in message,
+        "ImproperUniform latent in Predictive: the error says why and what to do",
+        message is not None
+        and "ImproperUniform cannot be sampled" in message
+        and "needs a value" in message,
         (message or "no error")[:80] + "...",
     )
 
