@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Patch 0001: exact, robust icdf for every truncated distribution."""
+"""Patch 0001: truncated icdf, cdf and log_prob far in the tails."""
 
 import os
 
@@ -15,7 +15,7 @@ import jax.numpy as jnp  # noqa: E402
 
 import numpyro.distributions as dist  # noqa: E402
 
-TITLE = "exact, robust icdf of truncated distributions"
+TITLE = "truncated icdf, cdf and log_prob far in the tails"
 
 # (low, high) in scale units of a standard normal, far out in either tail
 TAILS = [(-40.0, -38.0), (8.0, np.inf), (38.0, 40.0)]
@@ -38,7 +38,7 @@ def run(check, out_dir):
         with jax.enable_x64(x64):
             dtype = jnp.float64 if x64 else jnp.float32
             d = dist.TruncatedNormal(0.0, 1.0, low=-40.0, high=-38.0)
-            x = d.icdf(jnp.asarray(q).astype(dtype))
+            x = np.asarray(d.icdf(jnp.asarray(np.asarray(q, dtype))))
         ref = sp.truncnorm.ppf(q, -40.0, -38.0)
         err = _error(x, ref)
         check(
@@ -64,21 +64,26 @@ def run(check, out_dir):
         ),
     )
 
-    # 3. truncation of a base beyond upstream's six families, by numerical inversion
-    with jax.enable_x64(True):
-        d = dist.TruncatedDistribution(dist.Gamma(2.0, 1.0), low=30.0, high=40.0)
-        x = np.asarray(d.icdf(jnp.asarray(q[1:-1])))
-        grad = jax.grad(lambda t: d.icdf(t))(0.5)
-    base = sp.gamma(2.0)
-    mass = base.sf(30.0) - base.sf(40.0)
-    ref = base.isf(base.sf(40.0) + (1 - q[1:-1]) * mass)
-    pdf = base.pdf(ref[99]) / mass
-    check(
-        "TruncatedDistribution(Gamma(2, 1), 30, 40), float64",
-        _error(x, ref) <= 1e-9 and abs(grad * pdf - 1) < 1e-9,
-        "icdf max error {:.1e} vs SciPy; d icdf/dq at 0.5 = 1/pdf to {:.0e} "
-        "(0.22.0: TypeError)".format(_error(x, ref), abs(grad * pdf - 1)),
-    )
+    # 3. Student's t far in its tail, float32 and float64, and d icdf / dq = 1 / pdf
+    base = sp.t(3.0)
+    ref = base.isf(base.sf(20.0) * (1 - q[1:-1]))
+    for x64, tol in [(False, 1e-5), (True, 1e-9)]:
+        with jax.enable_x64(x64):
+            dtype = np.float64 if x64 else np.float32
+            d = dist.TruncatedDistribution(dist.StudentT(dtype(3.0)), low=dtype(20.0))
+            x = np.asarray(d.icdf(jnp.asarray(q[1:-1], dtype)))
+            grad = float(jax.grad(lambda t: d.icdf(t))(dtype(0.5)))
+        pdf = base.pdf(ref[99]) / base.sf(20.0)
+        check(
+            "TruncatedDistribution(StudentT(3), low=20), {}".format(
+                "float64" if x64 else "float32"
+            ),
+            _error(x, ref) <= tol and abs(grad * pdf - 1) < 10 * tol,
+            "icdf max error {:.1e} vs SciPy; d icdf/dq at 0.5 = 1/pdf to {:.0e} "
+            "(0.22.0, float32: error 2.6e-4 at q = 0.9)".format(
+                _error(x, ref), abs(grad * pdf - 1)
+            ),
+        )
 
     # 4. plot: icdf curves of tail truncations, fork (float32) vs SciPy
     fig, axes = plt.subplots(1, len(TAILS), figsize=(12, 3.6))
