@@ -157,9 +157,9 @@ test-fork: venv
 test-series: venv
 	$(PYTEST) -n $(JOBS) --dist worksteal $(SUBSET) $(CHANGED_TESTS) $(PYTEST_ARGS)
 
-# TRAILERS=1: also check each patch's metadata trailers (CONTRIBUTING.md)
+# ruff, and each patch's metadata trailers (CONTRIBUTING.md)
 lint: venv
-	$(PY) tools/lint.py $(if $(TRAILERS),--trailers)
+	$(PY) tools/lint.py --trailers
 
 bench: venv
 	cd benchmarks && ../$(PY) run_all.py
