@@ -3,7 +3,7 @@
 sdist) over the files the series adds or changes, and over the fork's own Python
 files (setup.py, conftest.py, tools/, examples/, benchmarks/).
 
-``--trailers`` (`make lint TRAILERS=1`) also checks that every patch message ends
+``--trailers`` (`make lint` passes it) also checks that every patch message ends
 with the fork's per-patch metadata (CONTRIBUTING.md, "Patch metadata")."""
 
 import argparse
