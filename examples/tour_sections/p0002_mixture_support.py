@@ -136,17 +136,21 @@ def run(check, out_dir):
     def model():
         numpyro.sample("x", _uniforms())
 
-    mcmc = MCMC(NUTS(model), num_warmup=300, num_samples=4000, progress_bar=False)
+    # enough draws that a correct sampler passes by a wide margin (the standard
+    # error of P(x > 1) is about 0.005) and a wrong one (0.22.0: 0) cannot
+    mcmc = MCMC(NUTS(model), num_warmup=500, num_samples=40000, progress_bar=False)
     mcmc.run(jax.random.key(0))
     draws = np.asarray(mcmc.get_samples()["x"])
     ess = float(effective_sample_size(draws[None]))
     thinned = draws[:: max(1, math.ceil(len(draws) / ess))]
     pvalue = sp.kstest(thinned, lambda x: _uniforms_scipy(x, "cdf")).pvalue
+    p_above = (draws > 1).mean()
+    stderr = math.sqrt(0.25 * 0.75 / ess)
     check(
         "NUTS draws Uniform(0, 1) + Uniform(0, 2)",
-        pvalue > 1e-3,
-        "P(x > 1) = {:.3f} (exact 0.25; 0.22.0: 0), KS p-value {:.2f} on {} "
-        "thinned draws".format((draws > 1).mean(), pvalue, len(thinned)),
+        abs(p_above - 0.25) < 5 * stderr and pvalue > 1e-3,
+        "P(x > 1) = {:.3f} +- {:.3f} (exact 0.25; 0.22.0: 0), KS p-value {:.2f} on "
+        "{} thinned draws".format(p_above, stderr, pvalue, len(thinned)),
     )
 
     fig, ax = plt.subplots(figsize=(6, 3.5))
