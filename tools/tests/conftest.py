@@ -47,9 +47,36 @@ def sdist():
     return fork.upstream_sdist()
 
 
+def series_upstream_tests():
+    """(upstream's test/ directory of this checkout or None, whether a patch of the
+    series changes one of upstream's tests)."""
+    patches = os.path.join(fork.ROOT, "patches")
+    touches = any(
+        fork._is_upstream_test(p)
+        for name in fork.read_series(patches)
+        for p in fork.patch_paths(os.path.join(patches, name))
+    )
+    try:
+        real = fork.upstream_tests_dir()
+    except fork.ForkError:
+        real = None
+    return real, touches
+
+
 @pytest.fixture
-def checkout(tmp_path):
-    """A copy of the fork's build inputs, as a clean clone would have them."""
+def checkout(tmp_path, monkeypatch):
+    """A copy of the fork's build inputs, as a clean clone would have them. Where
+    the series changes upstream's tests, the copy finds the checkout's own
+    upstream tests (a test may point elsewhere); without them it cannot rebuild
+    and export the series, and the test is skipped."""
+    real, touches = series_upstream_tests()
+    if touches:
+        if real is None:
+            pytest.skip(
+                "the series changes upstream's test/infer or test/contrib, which "
+                "are not here (" + fork.UPSTREAM_TESTS_ENV + ")"
+            )
+        monkeypatch.setenv(fork.UPSTREAM_TESTS_ENV, real)
     dest = tmp_path / "fork"
     dest.mkdir()
     for name in COMMITTED:
