@@ -13,11 +13,10 @@ import tarfile
 import tomllib
 import zipfile
 
+from conftest import committed_files, series_upstream_tests
 import fork
 from packaging.version import Version
 import pytest
-
-from conftest import committed_files, series_upstream_tests
 
 SERIES = fork.read_series()
 
