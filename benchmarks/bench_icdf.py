@@ -20,7 +20,8 @@ Ratios: fork / 0.22.0 where 0.22.0 has an ``icdf``, and the fork's jitted time
 over the fork's ``Normal`` (a closed form of the same shape).
 
 Run: ``.venv/bin/python benchmarks/bench_icdf.py`` (the fork and 0.22.0 run
-alternately, 2 rounds, one XLA thread; the best time of each is kept).
+alternately, 2 rounds (``BENCH_ICDF_ROUNDS``), one XLA thread; the best time of
+each is kept).
 """
 
 import os
@@ -35,7 +36,7 @@ import common  # noqa: E402
 N = int(os.environ.get("BENCH_ICDF_N", 200_000))
 N_EAGER = 1000
 REPEAT = 3  # timings, of which the best is kept
-ROUNDS = 2  # alternate runs of the fork and upstream workers
+ROUNDS = int(os.environ.get("BENCH_ICDF_ROUNDS", 2))  # alternate fork, upstream runs
 # name: (constructor, parameters, continuous)
 CASES = {
     "Normal(0, 1)": ("Normal", (0.0, 1.0), True),
