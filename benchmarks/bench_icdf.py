@@ -1,0 +1,156 @@
+# SPDX-License-Identifier: Apache-2.0
+"""icdf of every prior (patch 0007): speed of the fork against NumPyro 0.22.0, and
+of the inversions against a closed form.
+
+Cases: closed forms new in the fork (Weibull, Kumaraswamy), the wrappers
+(``Normal.expand([3]).to_event(1)``), ``Beta`` (0.22.0: TFP's ``betaincinv``; the
+fork: inversion of the log incomplete beta function), the discrete generalized
+inverses (``DiscreteUniform``, in 0.22.0 too; Poisson, Binomial, GammaPoisson,
+Geometric, Categorical, BetaBinomial, new) and a two-component mixture (new);
+``Normal`` is the closed-form reference. Measured, in float32 and float64:
+
+- jit: ``icdf`` of ``N`` probabilities (default ``2 * 10^5``, set
+  ``BENCH_ICDF_N``), scalar parameters, jitted;
+- eager: one call of ``icdf`` on 1000 probabilities on a new instance, not
+  jitted, as in an interactive session (compiled already);
+- grad: the gradient of the sum of ``icdf`` of the ``N`` probabilities w.r.t. the
+  parameters (continuous cases only), jitted.
+
+Ratios: fork / 0.22.0 where 0.22.0 has an ``icdf``, and the fork's jitted time
+over the fork's ``Normal`` (a closed form of the same shape).
+
+Run: ``.venv/bin/python benchmarks/bench_icdf.py`` (the fork and 0.22.0 run
+alternately, 2 rounds (``BENCH_ICDF_ROUNDS``), one XLA thread; the best time of
+each is kept).
+"""
+
+import os
+import sys
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import common  # noqa: E402
+
+N = int(os.environ.get("BENCH_ICDF_N", 200_000))
+N_EAGER = 1000
+REPEAT = 3  # timings, of which the best is kept
+ROUNDS = int(os.environ.get("BENCH_ICDF_ROUNDS", 2))  # alternate fork, upstream runs
+# name: (constructor, parameters, continuous)
+CASES = {
+    "Normal(0, 1)": ("Normal", (0.0, 1.0), True),
+    "Weibull(2, 1.5)": ("Weibull", (2.0, 1.5), True),
+    "Kumaraswamy(2, 3)": ("Kumaraswamy", (2.0, 3.0), True),
+    "Normal.expand.to_event": ("vector", (0.0, 1.0), True),
+    "Beta(2, 5)": ("Beta", (2.0, 5.0), True),
+    "Beta(0.5, 0.5)": ("Beta", (0.5, 0.5), True),
+    "Beta(200, 300)": ("Beta", (200.0, 300.0), True),
+    "Mixture(Normal, Normal)": ("mixture", (0.0, 5.0), True),
+    "DiscreteUniform(0, 5)": ("DiscreteUniform", (0, 5), False),
+    "Poisson(3)": ("Poisson", (3.0,), False),
+    "Poisson(250)": ("Poisson", (250.0,), False),
+    "Binomial(20, 0.3)": ("binomial", (0.3,), False),
+    "GammaPoisson(2, 0.5)": ("GammaPoisson", (2.0, 0.5), False),
+    "Geometric(0.3)": ("geometric", (0.3,), False),
+    "Categorical(4)": ("categorical", (0.15, 0.5, 0.05, 0.3), False),
+    "BetaBinomial(2, 3, 30)": ("betabinomial", (2.0, 3.0), False),
+}
+MEASUREMENTS = ["jit", "eager", "grad"]
+
+
+def make(kind, params):
+    import jax.numpy as jnp
+
+    import numpyro.distributions as dist
+
+    if kind == "vector":
+        return dist.Normal(*params).expand([3]).to_event(1)
+    if kind == "mixture":
+        return dist.MixtureGeneral(
+            dist.Categorical(probs=jnp.array([0.3, 0.7])),
+            [dist.Normal(params[0], 1.0), dist.Normal(params[1], 2.0)],
+        )
+    if kind == "binomial":
+        return dist.Binomial(20, probs=params[0])
+    if kind == "geometric":
+        return dist.Geometric(probs=params[0])
+    if kind == "categorical":
+        return dist.Categorical(probs=jnp.stack(params))
+    if kind == "betabinomial":
+        return dist.BetaBinomial(*params, 30)
+    return getattr(dist, kind)(*params)
+
+
+def worker(label):
+    import jax
+    import jax.numpy as jnp
+
+    import numpyro
+
+    numpyro.enable_validation(False)
+    dtype = jnp.result_type(float)
+    results = {"numpyro": numpyro.__version__, "dtype": str(dtype)}
+    rng = np.random.default_rng(0)
+    q = jnp.asarray(rng.uniform(0.001, 0.999, N), dtype)
+    for name, (kind, params, continuous) in CASES.items():
+        params = tuple(jnp.asarray(p, dtype) for p in params)
+        if kind == "DiscreteUniform":
+            params = tuple(p.astype(int) for p in params)
+        q_case = q[: N // 3 * 3].reshape(-1, 3) if kind == "vector" else q
+
+        def icdf(params, q, kind=kind):
+            return make(kind, params).icdf(q)
+
+        r = {}
+        try:
+            jax.block_until_ready(icdf(params, q_case[:10]))
+        except (NotImplementedError, AttributeError) as e:
+            results[name] = {"error": type(e).__name__}
+            continue
+        r["jit"] = common.best_time(jax.jit(icdf), params, q_case, repeat=REPEAT)
+        r["eager"] = common.best_time(icdf, params, q_case[:N_EAGER], repeat=REPEAT)
+        if continuous:
+            loss = jax.jit(jax.grad(lambda p, q: icdf(p, q).sum()))
+            r["grad"] = common.best_time(loss, params, q_case, repeat=REPEAT)
+        results[name] = r
+    return results
+
+
+def report(script):
+    # single-threaded XLA, and the two versions run alternately several times, so
+    # that the load of a shared machine disturbs both alike
+    common.single_threaded_xla()
+    for x64 in (False, True):
+        best = common.best_side_by_side(script, MEASUREMENTS, ROUNDS, x64=x64)
+        fork, upstream = best["fork"], best["upstream"]
+        reference = fork["Normal(0, 1)"]
+        rows = []
+        for name in CASES:
+            f, u = fork[name], upstream[name]
+            cells = []
+            for what in MEASUREMENTS:
+                if what not in f:
+                    cells.append("-")
+                elif "error" in u or what not in u:
+                    cells.append("{} (new)".format(common.fmt_time(f[what])))
+                else:
+                    cells.append(
+                        "{:.2f} ({} / {})".format(
+                            f[what] / u[what],
+                            common.fmt_time(f[what]),
+                            common.fmt_time(u[what]),
+                        )
+                    )
+            cells.append("{:.1f}".format(f["jit"] / reference["jit"]))
+            rows.append([name] + cells)
+        common.print_table(
+            "icdf, {}, {} points: fork / 0.22.0 (fork time / 0.22.0 time), and "
+            "fork jit / fork Normal jit".format(fork["dtype"], N),
+            ["case", "jit", "eager (1000 points)", "grad", "jit / Normal"],
+            rows,
+        )
+
+
+if __name__ == "__main__":
+    common.main(worker, report)
