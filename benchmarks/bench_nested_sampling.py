@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: Apache-2.0
-"""Wall time of ``numpyro.contrib.nested_sampling.NestedSampler`` (jaxns 3, patch
-0008) against dynesty with the same number of live points, on two problems with an
-exact log-evidence:
+"""Wall time of ``numpyro.contrib.nested_sampling.NestedSampler`` on jaxns 3 (patch
+"contrib.nested_sampling: run on jaxns 3 without changing JAX's precision")
+against dynesty with the same number of live points, on two problems with an exact
+log-evidence:
 
 (a) two Uniform(-5, 5) priors, a unit Gaussian likelihood:
     log Z = 2 log((Phi(5) - Phi(-5)) / 10);
@@ -142,10 +143,12 @@ def run_dynesty(problem, nlive):
 
 
 def worker(label):
+    # both samplers run with the fork (label "fork"); --sampler says which
     parser = argparse.ArgumentParser()
     parser.add_argument("--nlive", type=int, default=500)
+    parser.add_argument("--sampler", choices=["jaxns", "dynesty"], required=True)
     args, _ = parser.parse_known_args()
-    run = {"jaxns": run_jaxns, "dynesty": run_dynesty}[label]
+    run = {"jaxns": run_jaxns, "dynesty": run_dynesty}[args.sampler]
     return {name: run(p, args.nlive) for name, p in problems().items()}
 
 
@@ -160,7 +163,8 @@ def report(script):
     best = {}
     for _ in range(args.rounds):
         for label in ("jaxns", "dynesty"):
-            for name, r in run_worker(script, label, extra).items():
+            sampler = ["--sampler", label]
+            for name, r in run_worker(script, "fork", extra + sampler).items():
                 key = (name, label)
                 if key not in best or r["wall"] < best[key]["wall"]:
                     best[key] = r
