@@ -69,7 +69,7 @@ extras["test"] = [
     "tfp-nightly",
 ]
 extras["examples"] = ["dynesty", "matplotlib", "scipy>=1.9", "tfp-nightly"]
-extras["nested"] = ["jaxns>=2.6.3,<=2.6.9", "tfp-nightly"]
+extras["nested"] = ["jaxns>=3.0,<4", "tfp-nightly"]  # jaxns 3.x only
 # what upstream's own test suite imports beyond [test] (`make test-upstream`;
 # upstream's "dev" dependency group, less its docs, lint and plotting tools)
 extras["upstream"] = extras["test"] + [
