@@ -52,12 +52,16 @@ UPSTREAM_TESTS := \
 # time; their pathwise gradient is the icdf's, which test_truncated_icdf.py checks
 # against finite differences; 0006's un-skipped power-law cases stay). The audit
 # of 0003 (test/test_tracer_leaks.py) covers every other class under the
-# transforms. `make test-upstream-full` and `make test-upstream` run the whole file.
+# transforms. test_cdf_and_icdf runs for every family: 0001 changes the cdf and
+# icdf of the truncation's base families, 0007 adds icdfs (and updates that test
+# for discrete ones). `make test-upstream-full` and `make test-upstream` run the
+# whole file.
 DIST_TESTS := test/test_distributions.py
-DIST_SUBSET := (Truncated or PowerLaw or Mixture) \
-	and not TruncatedGamma and not truncated_gamma \
+DIST_SUBSET := ((Truncated or PowerLaw or Mixture) \
 	and not test_expand and not test_dist_shape and not test_output_is_array \
-	and not (test_sample_gradient and not PowerLaw)
+	and not (test_sample_gradient and not PowerLaw) \
+	or test_cdf_and_icdf) \
+	and not TruncatedGamma and not truncated_gamma
 # test files the series adds or changes (computed from tree/); PATCH_TESTS
 # without test_distributions.py, which runs narrowed (0006 changes it)
 CHANGED_TESTS = $(shell git -C tree diff --name-only --diff-filter=AM upstream HEAD -- 'test/*.py' 2>/dev/null)
