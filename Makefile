@@ -6,6 +6,7 @@
 #   make test-upstream   upstream's whole suite, pristine 0.22.0 and the fork side by side
 #   make test-prefixes   every prefix of the series builds and passes its tests
 #   make test-upstream-full, make audit   the slow upstream file whole, the full 0003 audit
+#   make test-truncated-full, test-icdf-full, test-nested-full   slow grids of 0001, 0007, 0008
 #   make tree     materialize tree/ (upstream sdist + patches/, one commit per patch)
 #   make patches  export tree/ back to patches/
 #   make status   fail when tree/ and patches/ disagree
@@ -68,7 +69,7 @@ CHANGED_TESTS = $(shell git -C tree diff --name-only --diff-filter=AM upstream H
 PATCH_TESTS = $(filter-out $(DIST_TESTS),$(CHANGED_TESTS))
 SUBSET := --subset "$(DIST_TESTS)=$(DIST_SUBSET)"
 
-.PHONY: rebase demo test test-upstream test-upstream-status test-prefixes test-upstream-full audit test-truncated-full test-fork test-series tree ensure-tree patches status lint venv bench clean
+.PHONY: rebase demo test test-upstream test-upstream-status test-prefixes test-upstream-full audit test-truncated-full test-icdf-full test-nested-full test-fork test-series tree ensure-tree patches status lint venv bench clean
 
 tree:
 	@$(FORK) tree $(if $(FORCE),--force)
@@ -119,6 +120,15 @@ test-upstream-full: venv
 # patch 0001's accuracy grid with every Student's t df (slow mpmath references)
 test-truncated-full: venv
 	NUMPYRO_FULL_GRID=1 $(PYTEST) -n $(JOBS) test/test_truncated_icdf.py $(PYTEST_ARGS)
+
+# patch 0007's slow grids (a 400-pair Beta grid, the log incomplete beta)
+test-icdf-full: venv
+	NUMPYRO_ICDF_FULL=1 $(PYTEST) -n $(JOBS) test/test_icdf.py $(PYTEST_ARGS)
+
+# patch 0008 with 3000 live points: log Z also within 0.1 of the exact value,
+# evidence_uncert and the max_samples warning
+test-nested-full: venv
+	NUMPYRO_NESTED_FULL=1 $(PYTEST) -n $(JOBS) test/contrib/test_nested_sampling.py $(PYTEST_ARGS)
 
 # the full tracer-leak audit of patch 0003: every class under every transform,
 # including MCMC with parallel chains on two host devices
