@@ -13,8 +13,11 @@ Geometric, Categorical, BetaBinomial, new) and a two-component mixture (new);
   ``BENCH_ICDF_N``), scalar parameters, jitted;
 - eager: one call of ``icdf`` on 1000 probabilities on a new instance, not
   jitted, as in an interactive session (compiled already);
+- vmap: ``jax.vmap`` of constructor and ``icdf`` over ``N`` lanes, each with its
+  own parameters (all equal, passed as arrays) and probability, jitted;
 - grad: the gradient of the sum of ``icdf`` of the ``N`` probabilities w.r.t. the
-  parameters (continuous cases only), jitted.
+  parameters (continuous cases only), jitted;
+- compile: the time to lower and compile the jitted ``icdf`` (the jit case).
 
 Ratios: fork / 0.22.0 where 0.22.0 has an ``icdf``, and the fork's jitted time
 over the fork's ``Normal`` (a closed form of the same shape).
@@ -26,6 +29,7 @@ each is kept).
 
 import os
 import sys
+import time
 
 import numpy as np
 
@@ -56,7 +60,7 @@ CASES = {
     "Categorical(4)": ("categorical", (0.15, 0.5, 0.05, 0.3), False),
     "BetaBinomial(2, 3, 30)": ("betabinomial", (2.0, 3.0), False),
 }
-MEASUREMENTS = ["jit", "eager", "grad"]
+MEASUREMENTS = ["jit", "eager", "vmap", "grad", "compile"]
 
 
 def make(kind, params):
@@ -110,6 +114,12 @@ def worker(label):
             continue
         r["jit"] = common.best_time(jax.jit(icdf), params, q_case, repeat=REPEAT)
         r["eager"] = common.best_time(icdf, params, q_case[:N_EAGER], repeat=REPEAT)
+        lanes = tuple(jnp.broadcast_to(p, q_case.shape[:1] + p.shape) for p in params)
+        per_lane = jax.jit(jax.vmap(icdf))
+        r["vmap"] = common.best_time(per_lane, lanes, q_case, repeat=REPEAT)
+        start = time.perf_counter()
+        jax.jit(lambda p, q: icdf(p, q)).lower(params, q_case).compile()
+        r["compile"] = time.perf_counter() - start
         if continuous:
             loss = jax.jit(jax.grad(lambda p, q: icdf(p, q).sum()))
             r["grad"] = common.best_time(loss, params, q_case, repeat=REPEAT)
@@ -147,7 +157,15 @@ def report(script):
         common.print_table(
             "icdf, {}, {} points: fork / 0.22.0 (fork time / 0.22.0 time), and "
             "fork jit / fork Normal jit".format(fork["dtype"], N),
-            ["case", "jit", "eager (1000 points)", "grad", "jit / Normal"],
+            [
+                "case",
+                "jit",
+                "eager (1000 points)",
+                "vmap",
+                "grad",
+                "compile",
+                "jit / Normal",
+            ],
             rows,
         )
 
