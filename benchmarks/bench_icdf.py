@@ -4,7 +4,8 @@ of the inversions against a closed form.
 
 Cases: closed forms new in the fork (Weibull, Kumaraswamy), the wrappers
 (``Normal.expand([3]).to_event(1)``), ``Beta`` (0.22.0: TFP's ``betaincinv``; the
-fork: inversion of the log incomplete beta function), the discrete generalized
+fork: inversion of the log incomplete beta function), ``VonMises`` (new: inversion
+of a quadrature of its density), the discrete generalized
 inverses (``DiscreteUniform``, in 0.22.0 too; Poisson, Binomial, GammaPoisson,
 Geometric, Categorical, BetaBinomial, new) and a two-component mixture (new);
 ``Normal`` is the closed-form reference. Measured, in float32 and float64:
@@ -24,7 +25,8 @@ over the fork's ``Normal`` (a closed form of the same shape).
 
 Run: ``.venv/bin/python benchmarks/bench_icdf.py`` (the fork and 0.22.0 run
 alternately, 2 rounds (``BENCH_ICDF_ROUNDS``), one XLA thread; the best time of
-each is kept).
+each is kept). ``BENCH_ICDF_CASES=VonMises,Beta`` measures only the cases whose
+names start with one of these (and the Normal, the reference).
 """
 
 import os
@@ -50,6 +52,8 @@ CASES = {
     "Beta(2, 5)": ("Beta", (2.0, 5.0), True),
     "Beta(0.5, 0.5)": ("Beta", (0.5, 0.5), True),
     "Beta(200, 300)": ("Beta", (200.0, 300.0), True),
+    "VonMises(1, 2)": ("VonMises", (1.0, 2.0), True),
+    "VonMises(3, 100)": ("VonMises", (3.0, 100.0), True),
     "Mixture(Normal, Normal)": ("mixture", (0.0, 5.0), True),
     "DiscreteUniform(0, 5)": ("DiscreteUniform", (0, 5), False),
     "Poisson(3)": ("Poisson", (3.0,), False),
@@ -61,6 +65,9 @@ CASES = {
     "BetaBinomial(2, 3, 30)": ("betabinomial", (2.0, 3.0), False),
 }
 MEASUREMENTS = ["jit", "eager", "vmap", "grad", "compile"]
+if os.environ.get("BENCH_ICDF_CASES"):
+    _prefixes = tuple(os.environ["BENCH_ICDF_CASES"].split(",")) + ("Normal(0, 1)",)
+    CASES = {name: case for name, case in CASES.items() if name.startswith(_prefixes)}
 
 
 def make(kind, params):
