@@ -4,7 +4,9 @@
 Loaded with ``-p pytest_outcomes`` (``tools/`` on ``PYTHONPATH``); writes to the
 file named by ``$FORK_OUTCOMES``, flushing after every line, so that the outcomes of
 a run that times out or crashes are kept up to the test that stopped it. Works
-under pytest-xdist (the controller receives every worker's reports).
+under pytest-xdist (the controller receives every worker's reports). With
+``$FORK_DONE`` (a JSON list of test ids), those tests are deselected: a resumed
+run does not run again what has an outcome already.
 """
 
 import json
@@ -75,3 +77,15 @@ def pytest_collectreport(report):
                 "message": _message(report),
             }
         )
+
+
+def pytest_collection_modifyitems(config, items):
+    path = os.environ.get("FORK_DONE")
+    if not path:
+        return
+    with open(path, encoding="utf-8") as f:
+        done = set(json.load(f))
+    deselected = [item for item in items if item.nodeid in done]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = [item for item in items if item.nodeid not in done]

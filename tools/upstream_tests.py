@@ -15,7 +15,10 @@ installed from ``pip freeze`` of the fork one), with what upstream's tests impor
 one, pytest-timeout), its outcomes streamed to disk test by test, so a file that
 hangs or crashes costs only itself. Results are kept per file and side in
 ``.test-upstream/results`` with a key of what they ran on: a new run skips what
-is still valid (resumable; FILES= splits the work), ``--force`` runs again.
+is still valid (FILES= splits the work), ``--force`` runs again. A file that timed
+out or was stopped (SIGTERM or Ctrl-C to this runner, which ends pytest and its
+workers) is resumed by the next run: its tests with an outcome are not run again,
+so test_distributions.py (hours) can be done in several runs.
 
     python tools/upstream_tests.py venvs
     python tools/upstream_tests.py run [--sides pristine,fork] [--jobs 2]
@@ -61,6 +64,8 @@ VENV_INPUTS = (
     "pyproject.toml",
     "fork.toml",
 )
+# statuses of a file's result that the next run resumes
+RESUMABLE = ("timeout", "interrupted")
 OUTCOMES = ("passed", "failed", "error", "skipped", "xfailed", "xpassed")
 
 
@@ -287,36 +292,107 @@ def combine(records):
     return tests
 
 
+class Interrupted(Exception):
+    """The runner was asked to stop (SIGTERM or Ctrl-C)."""
+
+
+def _stop(signum, frame):
+    raise Interrupted(signal.Signals(signum).name)
+
+
+def _end(proc):
+    """End a pytest run's whole process group (pytest and its xdist workers)."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if os.waitpid(proc.pid, os.WNOHANG)[0]:
+                break
+            time.sleep(0.2)
+        else:
+            continue
+        break
+    try:  # workers that outlived their controller
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
 def _wait(proc, timeout):
     """(exit code or None on timeout, CPU seconds of the run and its workers).
-    On timeout the whole process group (pytest and its xdist workers) is ended."""
+    On timeout the whole process group (pytest and its xdist workers) is ended;
+    on ``Interrupted`` too, before it is raised again."""
     deadline = time.monotonic() + timeout
     sig = None
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            proc.returncode = os.waitstatus_to_exitcode(status)
-            cpu = round(usage.ru_utime + usage.ru_stime, 1)
-            return (None if sig else proc.returncode), cpu
-        if time.monotonic() > deadline and sig != signal.SIGKILL:
-            sig = signal.SIGKILL if sig else signal.SIGTERM
-            deadline = time.monotonic() + 30
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.2)
+    try:
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                proc.returncode = os.waitstatus_to_exitcode(status)
+                cpu = round(usage.ru_utime + usage.ru_stime, 1)
+                return (None if sig else proc.returncode), cpu
+            if time.monotonic() > deadline and sig != signal.SIGKILL:
+                sig = signal.SIGKILL if sig else signal.SIGTERM
+                deadline = time.monotonic() + 30
+                try:
+                    os.killpg(proc.pid, sig)
+                except ProcessLookupError:
+                    pass
+            time.sleep(0.2)
+    except (Interrupted, KeyboardInterrupt):
+        _end(proc)
+        raise
 
 
-def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem, extra=()):
+def _read_records(path):
+    records = []
+    if os.path.exists(path):
+        with open(path) as f:
+            for line in f:
+                try:
+                    records.append(json.loads(line))
+                except ValueError:
+                    pass  # a line cut by a kill
+    return records
+
+
+def run_pytest(
+    python, cwd, cfg, path, jobs, timeout, test_timeout, stem, extra=(), key=None
+):
     """Run pytest on one file, ``timeout`` seconds at most, outcomes streamed to
     ``stem.jsonl.part`` and output to ``stem.log``. Returns a dict: status
-    (complete, no tests, timeout, crashed, pytest error), rc, seconds (wall),
-    cpu_seconds (pytest and its workers), tests {id: (outcome, message)} and
-    durations {id: seconds of the call}."""
-    part, log = stem + ".jsonl.part", stem + ".log"
-    if os.path.exists(part):
-        os.remove(part)
+    (complete, no tests, timeout, interrupted, crashed, pytest error), rc, seconds
+    (wall), cpu_seconds (pytest and its workers), tests {id: (outcome, message)},
+    durations {id: seconds of the call}, and resumed (tests kept from before).
+
+    With a ``key``, a run that timed out or was interrupted leaves its outcomes in
+    ``stem.jsonl.part`` (with the key in ``stem.part-key``): the next run with the
+    same key keeps them and runs only the tests that have none (deselected by the
+    plugin), so a file of hours is done in several runs."""
+    part, log, keyfile = stem + ".jsonl.part", stem + ".log", stem + ".part-key"
+    done_file = stem + ".done.json"
+    previous = []
+    if key is not None and os.path.exists(keyfile):
+        with open(keyfile) as f:
+            if f.read().strip() == key:
+                previous = _read_records(part)
+    if previous:
+        with open(part, "rb+") as f:  # a line cut by a kill ends where it was cut
+            f.seek(-1, os.SEEK_END)
+            if f.read(1) != b"\n":
+                f.write(b"\n")
+    else:
+        for p in (part, keyfile):
+            if os.path.exists(p):
+                os.remove(p)
+        if key is not None:
+            with open(keyfile, "w") as f:
+                f.write(key + "\n")
+    # a test is done once it has an outcome; collection errors are collected again
+    done = sorted(tid for tid, (o, _) in combine(previous).items() if "::" in tid)
     cmd = [python, "-m", "pytest", "-c", cfg, "--rootdir=" + cwd]
     cmd += ["--confcutdir=" + cwd, "-p", "pytest_outcomes", "-p", "no:cacheprovider"]
     cmd += ["-q", "--color=no", "-rfE"]
@@ -329,8 +405,18 @@ def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem, extra=
     env["FORK_OUTCOMES"] = part
     env["PYTHONPATH"] = os.path.dirname(os.path.abspath(__file__))
     env.pop("PYTEST_ADDOPTS", None)
+    env.pop("FORK_DONE", None)
+    if done:
+        with open(done_file, "w") as f:
+            json.dump(done, f)
+        env["FORK_DONE"] = done_file
     start = time.monotonic()
-    with open(log, "w") as out:
+    interrupted = None
+    with open(log, "a" if done else "w") as out:
+        if done:
+            out.write(
+                "\n# resumed: {} tests already have an outcome\n".format(len(done))
+            )
         out.write("$ (cd {}; {})\n".format(cwd, " ".join(cmd)))
         out.flush()
         proc = subprocess.Popen(
@@ -341,25 +427,31 @@ def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem, extra=
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        rc, cpu = _wait(proc, timeout)
-    if rc is None:
+        try:
+            rc, cpu = _wait(proc, timeout)
+        except (Interrupted, KeyboardInterrupt) as e:
+            interrupted, rc, cpu = e, None, None
+    if interrupted is not None:
+        status = "interrupted"
+    elif rc is None:
         status = "timeout"
     elif rc < 0:
         status = "crashed"
+    elif rc == 5 and done:
+        status = "complete"  # every test had its outcome already
     else:
         status = {0: "complete", 1: "complete", 5: "no tests"}.get(rc, "pytest error")
-    records = []
-    if os.path.exists(part):
-        with open(part) as f:
-            for line in f:
-                try:
-                    records.append(json.loads(line))
-                except ValueError:
-                    pass  # a line cut by a kill
-        os.remove(part)
-    return {
+    records = _read_records(part)
+    if os.path.exists(done_file):
+        os.remove(done_file)
+    if key is None or status not in ("timeout", "interrupted"):
+        for p in (part, keyfile):
+            if os.path.exists(p):
+                os.remove(p)
+    result = {
         "status": status,
         "records": len(records),
+        "resumed": len(done),
         "rc": rc,
         "seconds": round(time.monotonic() - start, 1),
         "cpu_seconds": cpu,
@@ -370,6 +462,9 @@ def run_pytest(python, cwd, cfg, path, jobs, timeout, test_timeout, stem, extra=
             if r.get("when") == "call" and "seconds" in r
         },
     }
+    if interrupted is not None:
+        result["interrupted"] = str(interrupted)
+    return result
 
 
 def run_file(side, path, jobs, timeout, test_timeout, key, command=""):
@@ -381,7 +476,15 @@ def run_file(side, path, jobs, timeout, test_timeout, key, command=""):
     else:
         cwd, cfg = PRISTINE_SRC, os.path.join(PRISTINE_SRC, "pyproject.toml")
     stem = os.path.join(LOGS, side, path.replace("/", "__"))
-    result = run_pytest(_py(side), cwd, cfg, path, jobs, timeout, test_timeout, stem)
+    before = load_result(side, path)
+    result = run_pytest(
+        _py(side), cwd, cfg, path, jobs, timeout, test_timeout, stem, key=key
+    )
+    if result["resumed"] and before and before.get("key") == key:
+        # the time of the runs it resumes
+        for k in ("seconds", "cpu_seconds"):
+            result[k] = round((result[k] or 0) + (before.get(k) or 0), 1)
+        result["runs"] = before.get("runs", 1) + 1
     result.update(
         file=path,
         side=side,
@@ -420,12 +523,22 @@ def cmd_run(files, sides, jobs, timeout, test_timeout, force, command=""):
     for path in files:
         for side in sides:
             old = load_result(side, path)
-            if old and old.get("key") == keys[side] and not force:
+            valid = old and old.get("key") == keys[side]
+            if valid and not force and old["status"] not in RESUMABLE:
                 _log("{:8} {}: kept, {}".format(side, path, _summary(old)))
                 continue
+            if force:  # from the start, not from an earlier run's outcomes
+                stem = os.path.join(LOGS, side, path.replace("/", "__"))
+                if os.path.exists(stem + ".part-key"):
+                    os.remove(stem + ".part-key")
             _log("{:8} {}: running ...".format(side, path))
             res = run_file(side, path, jobs, timeout, test_timeout, keys[side], command)
             _log("{:8} {}: {}".format(side, path, _summary(res)))
+            if res["status"] == "interrupted":
+                raise Interrupted(
+                    "interrupted; `make test-upstream` again resumes {} ({} tests "
+                    "kept)".format(path, len(res["tests"]))
+                )
 
 
 def cmd_status(files):
@@ -711,6 +824,7 @@ def main(argv=None):
         if args.cmd == "venvs":
             ensure_venvs()
         elif args.cmd == "run":
+            signal.signal(signal.SIGTERM, _stop)
             sides = [s for s in args.sides.split(",") if s]
             bad = [s for s in sides if s not in SIDES]
             if bad:
@@ -731,6 +845,9 @@ def main(argv=None):
     except (fork.ForkError, subprocess.CalledProcessError) as e:
         print("error: {}".format(e), file=sys.stderr)
         return 2
+    except (Interrupted, KeyboardInterrupt) as e:
+        print("stopped: {}".format(e), file=sys.stderr)
+        return 130
     return 0
 
 

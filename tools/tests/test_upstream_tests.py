@@ -3,6 +3,7 @@
 file, and the report lists every test whose outcome differs."""
 
 import json
+import signal
 import sys
 import time
 
@@ -82,7 +83,7 @@ def suite(tmp_path):
     return tmp_path
 
 
-def run(suite, name, jobs=0, timeout=120):
+def run(suite, name, jobs=0, timeout=120, key=None):
     return upstream_tests.run_pytest(
         sys.executable,
         str(suite),
@@ -92,6 +93,7 @@ def run(suite, name, jobs=0, timeout=120):
         timeout,
         None,
         str(suite / name.replace(".py", "")),
+        key=key,
     )
 
 
@@ -191,3 +193,119 @@ def test_each_outcome_written_once_under_xdist(suite):
     assert not part.exists()  # read and removed
     # 9 tests: 6 calls, 2 skips at call or setup, 1 setup error; once each
     assert res["records"] == 9
+
+
+RESUME = """
+import os
+import time
+
+
+def _ran(name):
+    with open(os.path.join(os.path.dirname(__file__), "ran.txt"), "a") as f:
+        f.write(name + "\\n")
+
+
+def test_first():
+    _ran("first")
+
+
+def test_second():
+    _ran("second")
+    with open(os.path.join(os.path.dirname(__file__), "pid"), "w") as f:
+        f.write(str(os.getpid()))
+    if os.path.exists(os.path.join(os.path.dirname(__file__), "hang")):
+        time.sleep(600)
+
+
+def test_third():
+    _ran("third")
+    assert False, "third fails"
+"""
+
+
+@pytest.mark.parametrize("jobs", [0, 1])
+def test_timed_out_file_is_resumed(suite, jobs):
+    (suite / "test_resume.py").write_text(RESUME)
+    (suite / "hang").write_text("")
+    ran = suite / "ran.txt"
+    res = run(suite, "test_resume.py", jobs, timeout=10, key="k1")
+    assert res["status"] == "timeout" and res["resumed"] == 0
+    assert res["tests"] == {"test_resume.py::test_first": ("passed", "")}
+    assert (suite / "test_resume.jsonl.part").exists()
+    # the same key: the tests with an outcome are not run again
+    (suite / "hang").unlink()
+    ran.write_text("")
+    res = run(suite, "test_resume.py", jobs, key="k1")
+    assert res["status"] == "complete" and res["resumed"] == 1
+    assert ran.read_text().split() == ["second", "third"]
+    assert {k: v[0] for k, v in res["tests"].items()} == {
+        "test_resume.py::test_first": "passed",
+        "test_resume.py::test_second": "passed",
+        "test_resume.py::test_third": "failed",
+    }
+    assert "third fails" in res["tests"]["test_resume.py::test_third"][1]
+    assert not (suite / "test_resume.jsonl.part").exists()  # complete: nothing kept
+    # a complete file resumed with nothing left to run is complete (pytest exits 5)
+    (suite / "hang").write_text("")
+    res = run(suite, "test_resume.py", jobs, timeout=10, key="k2")
+    assert res["status"] == "timeout"
+    ran.write_text("")
+    (suite / "hang").unlink()
+    res = run(suite, "test_resume.py", jobs, key="k3")  # another key: from the start
+    assert res["status"] == "complete" and res["resumed"] == 0
+    assert ran.read_text().split() == ["first", "second", "third"]
+
+
+def _alive(pid):
+    for _ in range(50):
+        try:
+            with open("/proc/{}/stat".format(pid)) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            return False
+        if state in "ZX":  # ended, not yet reaped by its new parent
+            return False
+        time.sleep(0.1)
+    return True
+
+
+def test_stopped_run_ends_pytest_and_is_resumed(suite, monkeypatch):
+    # what SIGTERM to `upstream_tests.py run` does: the pytest group ends, the
+    # outcomes so far are kept for the next run
+    (suite / "test_resume.py").write_text(RESUME)
+    (suite / "hang").write_text("")
+    old = signal.signal(signal.SIGALRM, upstream_tests._stop)
+    try:
+        signal.alarm(8)
+        res = run(suite, "test_resume.py", jobs=1, key="k")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, old)
+    assert res["status"] == "interrupted" and "SIGALRM" in res["interrupted"]
+    assert res["tests"] == {"test_resume.py::test_first": ("passed", "")}
+    assert not _alive(int((suite / "pid").read_text()))  # the xdist worker too
+    (suite / "hang").unlink()
+    res = run(suite, "test_resume.py", key="k")
+    assert res["status"] == "complete" and res["resumed"] == 1
+    assert len(res["tests"]) == 3
+
+
+def test_resumed_run_with_nothing_left_is_complete(suite):
+    (suite / "test_resume.py").write_text(RESUME)
+    part = suite / "test_resume.jsonl.part"
+    ids = ["test_first", "test_second", "test_third"]
+    part.write_text(
+        "".join(
+            json.dumps(
+                {"id": "test_resume.py::" + t, "when": "call", "outcome": "passed"}
+            )
+            + "\n"
+            for t in ids
+        )
+        + '{"id": "cut by a ki'
+    )
+    (suite / "test_resume.part-key").write_text("k\n")
+    res = run(suite, "test_resume.py", key="k")
+    assert res["status"] == "complete" and res["rc"] == 5 and res["resumed"] == 3
+    assert not (suite / "ran.txt").exists()
+    assert len(res["tests"]) == 3
