@@ -306,19 +306,17 @@ def _end(proc):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
-            return
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if os.waitpid(proc.pid, os.WNOHANG)[0]:
-                break
-            time.sleep(0.2)
-        else:
-            continue
-        break
+            break
+        try:
+            proc.wait(30)  # reaps pytest and sets its returncode
+            break
+        except subprocess.TimeoutExpired:
+            pass
     try:  # workers that outlived their controller
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    proc.wait()
 
 
 def _wait(proc, timeout):

@@ -2,10 +2,12 @@
 """`make test-upstream`'s runner: outcomes per test survive a hanging or crashing
 file, and the report lists every test whose outcome differs."""
 
+import gc
 import json
 import signal
 import sys
 import time
+import warnings
 
 import pytest
 import upstream_tests
@@ -198,6 +200,7 @@ def test_each_outcome_written_once_under_xdist(suite):
 RESUME = """
 import os
 import time
+import warnings
 
 
 def _ran(name):
@@ -276,11 +279,16 @@ def test_stopped_run_ends_pytest_and_is_resumed(suite, monkeypatch):
     (suite / "hang").write_text("")
     old = signal.signal(signal.SIGALRM, upstream_tests._stop)
     try:
-        signal.alarm(8)
-        res = run(suite, "test_resume.py", jobs=1, key="k")
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            signal.alarm(8)
+            res = run(suite, "test_resume.py", jobs=1, key="k")
+            gc.collect()  # pytest's Popen, kept alive by the traceback's cycle
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, old)
+    # pytest was reaped: no "subprocess ... is still running" ResourceWarning
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)]
     assert res["status"] == "interrupted" and "SIGALRM" in res["interrupted"]
     assert res["tests"] == {"test_resume.py::test_first": ("passed", "")}
     assert not _alive(int((suite / "pid").read_text()))  # the xdist worker too
