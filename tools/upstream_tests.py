@@ -631,9 +631,15 @@ def build_report(files, command, keys=None):
         differ = []
         if all(res[s] is not None for s in SIDES):
             p, f = res["pristine"]["tests"], res["fork"]["tests"]
+            # a run that did not complete has not reached its absent tests
+            reached = {s: res[s]["status"] == "complete" for s in SIDES}
             for tid in sorted(set(p) | set(f)):
                 a = p.get(tid, ("absent", ""))
                 b = f.get(tid, ("absent", ""))
+                if (tid not in p and not reached["pristine"]) or (
+                    tid not in f and not reached["fork"]
+                ):
+                    continue
                 if a[0] != b[0]:
                     differ.append((tid, a, b))
             if differ:

@@ -189,6 +189,37 @@ def test_report_lists_differences(tmp_path, monkeypatch):
     assert "old" not in new.split(upstream_tests.NOTES_MARK)[0]
 
 
+def test_report_skips_tests_an_incomplete_run_did_not_reach(tmp_path, monkeypatch):
+    results = tmp_path / "results"
+    monkeypatch.setattr(upstream_tests, "RESULTS", str(results))
+    path = "test/test_a.py"
+    monkeypatch.setattr(upstream_tests, "upstream_files", lambda: [path])
+    tests = {
+        "pristine": {path + "::t1": ["passed", ""], path + "::t2": ["passed", ""]},
+        "fork": {path + "::t1": ["failed", "boom"]},
+    }
+    for side in upstream_tests.SIDES:
+        (results / side).mkdir(parents=True)
+        res = {
+            "file": path,
+            "status": "complete" if side == "pristine" else "interrupted",
+            "seconds": 1.0,
+            "tests": tests[side],
+            "numpyro": ["0.22.0", "/x/numpyro/__init__.py"],
+            "finished": "2026-12-01T00:00:00+00:00",
+            "key": "k-" + side,
+        }
+        with open(upstream_tests._result_path(side, path), "w") as f:
+            json.dump(res, f)
+    keys = {"pristine": "k-pristine", "fork": "k-fork"}
+    text = upstream_tests.build_report([path], "make test-upstream", keys)
+    # t2, not reached by the interrupted fork run, is no difference; t1 is
+    assert "1 tests whose outcome differs, in 1 files" in text
+    assert "| `t1` | passed | failed | boom |" in text
+    assert "`t2`" not in text
+    assert "test/test_a.py (fork: interrupted)" in text
+
+
 def test_each_outcome_written_once_under_xdist(suite):
     res = run(suite, "test_outcomes.py", 2)
     part = suite / "test_outcomes.jsonl.part"
