@@ -4,6 +4,7 @@ file, and the report lists every test whose outcome differs."""
 
 import gc
 import json
+import os
 import signal
 import sys
 import time
@@ -131,6 +132,23 @@ def test_crashing_file_keeps_what_ran(suite):
     assert res["tests"]["test_crash.py::test_never"] == ("passed", "")
 
 
+def write_result(side, path, tests, **fields):
+    """A result file of ``path`` on ``side`` under upstream_tests.RESULTS."""
+    res = {
+        "file": path,
+        "status": "complete",
+        "seconds": 1.0,
+        "tests": tests,
+        "numpyro": ["0.22.0", "/x/numpyro/__init__.py"],
+        "finished": "2026-12-01T00:00:00+00:00",
+        **fields,
+    }
+    result = upstream_tests._result_path(side, path)
+    os.makedirs(os.path.dirname(result), exist_ok=True)
+    with open(result, "w") as f:
+        json.dump(res, f)
+
+
 def test_report_lists_differences(tmp_path, monkeypatch):
     results = tmp_path / "results"
     monkeypatch.setattr(upstream_tests, "RESULTS", str(results))
@@ -155,21 +173,15 @@ def test_report_lists_differences(tmp_path, monkeypatch):
         },
     }
     for side, byfile in sides.items():
-        (results / side).mkdir(parents=True)
         for path, tests in byfile.items():
-            res = {
-                "file": path,
-                "status": "complete",
-                "seconds": 1.0,
-                "cpu_seconds": 2.0,
-                "tests": tests,
-                "numpyro": ["0.22.0", "/x/numpyro/__init__.py"],
-                "finished": "2026-12-01T00:00:00+00:00",
-                "key": "k-" + side if path != "test/test_a.py" else "old",
-                "command": "make test-upstream FILES=" + path,
-            }
-            with open(upstream_tests._result_path(side, path), "w") as f:
-                json.dump(res, f)
+            write_result(
+                side,
+                path,
+                tests,
+                cpu_seconds=2.0,
+                key="k-" + side if path != "test/test_a.py" else "old",
+                command="make test-upstream FILES=" + path,
+            )
     keys = {"pristine": "k-pristine", "fork": "k-fork"}
     text = upstream_tests.build_report(files, "make test-upstream", keys)
     assert "3 tests whose outcome differs, in 1 files" in text
@@ -199,18 +211,8 @@ def test_report_skips_tests_an_incomplete_run_did_not_reach(tmp_path, monkeypatc
         "fork": {path + "::t1": ["failed", "boom"]},
     }
     for side in upstream_tests.SIDES:
-        (results / side).mkdir(parents=True)
-        res = {
-            "file": path,
-            "status": "complete" if side == "pristine" else "interrupted",
-            "seconds": 1.0,
-            "tests": tests[side],
-            "numpyro": ["0.22.0", "/x/numpyro/__init__.py"],
-            "finished": "2026-12-01T00:00:00+00:00",
-            "key": "k-" + side,
-        }
-        with open(upstream_tests._result_path(side, path), "w") as f:
-            json.dump(res, f)
+        status = "complete" if side == "pristine" else "interrupted"
+        write_result(side, path, tests[side], status=status, key="k-" + side)
     keys = {"pristine": "k-pristine", "fork": "k-fork"}
     text = upstream_tests.build_report([path], "make test-upstream", keys)
     # t2, not reached by the interrupted fork run, is no difference; t1 is
