@@ -35,50 +35,96 @@ JOBS ?= 2
 # audit`, all of test_distributions.py in `make test-upstream-full`.
 #
 # test_pickle.py: 0003 changes what lazy_property leaves in a distribution's
-# __dict__, which pickling sees (~75 CPU s).
+# __dict__, which pickling sees. test_transforms.py is left to `make
+# test-upstream`: no patch changes transforms.py (test_constraints.py covers
+# 0002's constraints).
 UPSTREAM_TESTS := \
 	test/test_distributions_mixture.py \
 	test/test_distributions_util.py \
 	test/test_constraints.py \
-	test/test_transforms.py \
 	test/test_handlers.py \
 	test/test_pickle.py
 # test/test_distributions.py holds 15539 tests (about 45 minutes on 2 cores): `make
 # test` runs those of the families the series changes (truncated, power laws,
 # mixtures; pytest -k is case-insensitive), without the shape-combinatorics tests
-# (test_expand, test_dist_shape, test_output_is_array), without TruncatedGamma, a
-# class the series leaves alone whose upstream tests take minutes each (its
-# generic tests and its own test_*truncated_gamma* functions), and without
-# test_sample_gradient of the truncated families (about a fifth of the subset's
-# time; their pathwise gradient is the icdf's, which test_truncated_icdf.py checks
-# against finite differences; 0006's un-skipped power-law cases stay). The audit
-# of 0003 (test/test_tracer_leaks.py) covers every other class under the
-# transforms. test_cdf_and_icdf runs for every family: 0001 changes the cdf and
-# icdf of the truncation's base families, 0007 adds icdfs (and updates that test
-# for discrete ones). `make test-upstream-full` and `make test-upstream` run the
-# whole file.
+# (test_expand, test_dist_shape, test_output_is_array, test_log_prob's prepended
+# sample shapes but the first), without TruncatedGamma, a class the series leaves
+# alone whose upstream tests take minutes each (its generic tests and its own
+# test_*truncated_gamma* functions), and without test_sample_gradient of the
+# truncated families (about a fifth of the subset's time; their pathwise gradient
+# is the icdf's, which test_truncated_icdf.py checks against finite differences;
+# 0006's un-skipped power-law cases stay). The audit of 0003
+# (test/test_tracer_leaks.py) covers every other class under the transforms.
+# test_cdf_and_icdf runs for the families whose cdf or icdf the series changes
+# (DIST_CDF_FAMILIES: 0001's truncations and base families, 0002's mixtures, 0006's
+# power laws, 0007's new icdfs; substrings, so that AsymmetricLaplace, HalfCauchy
+# and GaussianCopulaBeta, which no patch changes, are named to leave them out).
+# `make test-upstream-full` and `make test-upstream` run the whole file.
 DIST_TESTS := test/test_distributions.py
+DIST_CDF_FAMILIES := Truncated or PowerLaw or Mixture or StudentT or Cauchy \
+	or Laplace or Logistic or Beta or Kumaraswamy or Weibull or VonMises \
+	or Poisson or Binomial or Geometric or Bernoulli or Categorical \
+	or DiscreteUniform or NegativeBinomial
 DIST_SUBSET := ((Truncated or PowerLaw or Mixture) \
 	and not test_expand and not test_dist_shape and not test_output_is_array \
 	and not (test_sample_gradient and not PowerLaw) \
-	or test_cdf_and_icdf) \
+	and not (test_log_prob and (prepend_shape1 or prepend_shape2)) \
+	or test_cdf_and_icdf and ($(DIST_CDF_FAMILIES)) \
+	and not AsymmetricLaplace and not HalfCauchy and not GaussianCopulaBeta) \
 	and not TruncatedGamma and not truncated_gamma
 # test files the series adds or changes (computed from tree/); PATCH_TESTS
 # without test_distributions.py, which runs narrowed (0006 changes it)
 CHANGED_TESTS = $(shell git -C tree diff --name-only --diff-filter=AM upstream HEAD -- 'test/*.py' 2>/dev/null)
 PATCH_TESTS = $(filter-out $(DIST_TESTS),$(CHANGED_TESTS))
-# the slowest tests of the series' files, which `make test` leaves to `make
-# test-slow`: upstream's test_dense_mass (also in `make test-upstream`) and the
-# correlated Gaussian evidence check of 0008 (the joint prior's stays), the NUTS
-# runs of 0004 with condition outside of reparam (inside stays), 0001's float32
-# Student's t with df = 100 (float64 stays)
-SLOW_NESTED := test_dense_mass or correlated_gaussian
-SLOW_REPARAM := test_latent_mcmc and outside
-SLOW_TRUNCATED := test_icdf_cdf_log_prob and StudentT and 100.0 and float32
+# The slowest tests of the files `make test` runs, which it leaves to `make
+# test-slow` (SLOW: file=-k expression, one per file; `make test` runs each file
+# without them, `make test-slow` only them). What stays in `make test` checks the
+# same code: a representative of each mechanism, the other dtype or shape.
+#   nested sampling (0008): upstream's test_dense_mass (also in `make
+#     test-upstream`), the correlated Gaussian evidence run (the joint prior's
+#     stays), the x64 run of the subprocess test (x64 off, where jaxns would turn
+#     it on, stays), upstream's test_log_normal with the (2, 3) shapes, the
+#     expand/to_event prior transforms of all but Beta (plain stays for each);
+#   0004: the NUTS runs with condition outside of reparam, and inside but for
+#     CircularReparam and ExplicitReparam (test_latent_svi keeps every reparam);
+#     upstream's test/infer/test_reparam.py smoke runs (Neal's funnel, the time
+#     reparam under NUTS) and test_circular's batched shapes;
+#   0001: the float32 Student's t of the mpmath grid (float64 stays; float32
+#     Student's t is in test_icdf_monotone_dense and the base log_cdf tests);
+#   0003: the vectorized-chains MCMC audit (parallel chains and the issue 1836
+#     repro stay); 0005: NUTS with named marginals and Predictive, SVI with
+#     autoguides (NUTS against SciPy stays); 0002: two NUTS runs (the mass
+#     spectrum stays);
+#   upstream files the series does not change: test_mixture_same_batch_shape with
+#     batch shapes (1,) and (7,), test_pickle_hmc_enumeration but NUTS.
+SLOW_NAMES := NESTED OBSERVED REPARAM TRUNCATED TRACER JOINT SUPPORT MIXTURE PICKLE
+SLOW_FILE_NESTED := test/contrib/test_nested_sampling.py
+SLOW_NESTED := test_dense_mass or correlated_gaussian or keeps_x64 and True \
+	or test_log_normal and 2 \
+	or test_univariate_prior_transform and (expand or to_event) and not Beta
+SLOW_FILE_OBSERVED := test/test_reparam_observed.py
+SLOW_OBSERVED := test_latent_mcmc \
+	and (outside or not (CircularReparam or ExplicitReparam))
+SLOW_FILE_REPARAM := test/infer/test_reparam.py
+SLOW_REPARAM := neals_funnel_smoke or time_reparam_nuts_smoke \
+	or test_circular and (4 or 3)
+SLOW_FILE_TRUNCATED := test/test_truncated_icdf.py
+SLOW_TRUNCATED := test_icdf_cdf_log_prob and StudentT and float32
+SLOW_FILE_TRACER := test/test_tracer_leaks.py
+SLOW_TRACER := test_module_level_instances_in_vectorized_chains
+SLOW_FILE_JOINT := test/test_joint_distribution.py
+SLOW_JOINT := test_named_marginals_nuts_predictive \
+	or test_named_marginals_svi_autoguides
+SLOW_FILE_SUPPORT := test/test_mixture_support.py
+SLOW_SUPPORT := test_nuts_support_of_parameter_dependent_bounds \
+	or test_nuts_latent_mixture
+SLOW_FILE_MIXTURE := test/test_distributions_mixture.py
+SLOW_MIXTURE := test_mixture_same_batch_shape and (batch_shape1 or batch_shape2)
+SLOW_FILE_PICKLE := test/test_pickle.py
+SLOW_PICKLE := test_pickle_hmc_enumeration and not NUTS
+SLOW_FILES := $(foreach n,$(SLOW_NAMES),$(SLOW_FILE_$(n)))
 SUBSET := --subset "$(DIST_TESTS)=$(DIST_SUBSET)" \
-	--subset "test/contrib/test_nested_sampling.py=not ($(SLOW_NESTED))" \
-	--subset "test/test_reparam_observed.py=not ($(SLOW_REPARAM))" \
-	--subset "test/test_truncated_icdf.py=not ($(SLOW_TRUNCATED))"
+	$(foreach n,$(SLOW_NAMES),--subset "$(SLOW_FILE_$(n))=not ($(SLOW_$(n)))")
 
 .PHONY: rebase demo test test-slow test-upstream test-upstream-status test-prefixes test-upstream-full audit test-truncated-full test-icdf-full test-nested-full test-fork test-series tree ensure-tree patches status lint venv bench clean
 
@@ -128,14 +174,11 @@ test: venv
 test-upstream-full: venv
 	$(PYTEST) -n $(JOBS) $(DIST_TESTS) $(PYTEST_ARGS)
 
-# what `make test` leaves out of the series' own files for time (SLOW_* above)
+# what `make test` leaves out of its files for time (SLOW_* above)
 test-slow: venv
 	$(PYTEST) -n $(JOBS) --dist worksteal -rs \
-		--subset "test/contrib/test_nested_sampling.py=$(SLOW_NESTED)" \
-		--subset "test/test_reparam_observed.py=$(SLOW_REPARAM)" \
-		--subset "test/test_truncated_icdf.py=$(SLOW_TRUNCATED)" \
-		test/contrib/test_nested_sampling.py test/test_reparam_observed.py \
-		test/test_truncated_icdf.py $(PYTEST_ARGS)
+		$(foreach n,$(SLOW_NAMES),--subset "$(SLOW_FILE_$(n))=$(SLOW_$(n))") \
+		$(SLOW_FILES) $(PYTEST_ARGS)
 
 # patch 0001's accuracy grid with every Student's t df (slow mpmath references)
 test-truncated-full: venv
