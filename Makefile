@@ -99,8 +99,8 @@ PATCH_TESTS = $(filter-out $(DIST_TESTS),$(CHANGED_TESTS))
 #     test_icdf_monotone_dense and the base log_cdf tests);
 #   0003: the vectorized-chains MCMC audit (parallel chains and the issue 1836
 #     repro stay); 0005: NUTS with named marginals and Predictive, SVI with
-#     autoguides (NUTS against SciPy stays), vmap over a jitted constructor
-#     (the plain one stays); 0002: two NUTS runs (the mass spectrum stays);
+#     autoguides (NUTS against SciPy stays), test_vmap_over with named
+#     marginals (unnamed stays); 0002: two NUTS runs (the mass spectrum stays);
 #   upstream files the series does not change: test_mixture_same_batch_shape with
 #     batch shapes (1,) and (7,), test_pickle_hmc_enumeration but NUTS, the tests
 #     of test_distributions_util.py but lazy_property's (the only function of
