@@ -30,6 +30,7 @@ so test_distributions.py (hours) can be done in several runs.
 import argparse
 import collections
 import datetime
+import gzip
 import hashlib
 import json
 import os
@@ -47,6 +48,10 @@ import fork
 WORK = os.path.join(fork.ROOT, ".test-upstream")
 RESULTS = os.path.join(WORK, "results")
 LOGS = os.path.join(WORK, "logs")
+# finished results, committed: a new checkout (a later session, another machine)
+# with the same packages keeps them instead of running for hours again. A result
+# counts only where its key is the current one, so an outdated file does no harm.
+ARCHIVE = os.path.join(fork.ROOT, "benchmarks", "upstream-results")
 PRISTINE_SRC = os.path.join(WORK, "pristine-src")
 VENVS = {
     "fork": os.path.join(WORK, "venv-fork"),
@@ -260,12 +265,37 @@ def _result_path(side, path):
     return os.path.join(RESULTS, side, path.replace("/", "__") + ".json")
 
 
+def _archive_path(side, path):
+    return os.path.join(ARCHIVE, side, path.replace("/", "__") + ".json.gz")
+
+
 def load_result(side, path):
-    try:
-        with open(_result_path(side, path)) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
+    """The newest result of ``path`` on ``side``: this checkout's own, or the
+    committed one (``ARCHIVE``)."""
+    found = []
+    for name, opener in (
+        (_result_path(side, path), open),
+        (_archive_path(side, path), gzip.open),
+    ):
+        try:
+            with opener(name, "rt") as f:
+                found.append(json.load(f))
+        except (OSError, ValueError, EOFError):
+            pass
+    return max(found, key=lambda r: r.get("finished", ""), default=None)
+
+
+def archive_result(side, path, result):
+    """Keep a finished result in ``ARCHIVE`` (byte-identical for the same result,
+    so that rewriting it changes nothing in git)."""
+    if result.get("status") in RESUMABLE:
+        return
+    name = _archive_path(side, path)
+    os.makedirs(os.path.dirname(name), exist_ok=True)
+    data = json.dumps(result, indent=0, sort_keys=True).encode()
+    with open(name, "wb") as raw:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as f:
+            f.write(data)
 
 
 def combine(records):
@@ -498,6 +528,7 @@ def run_file(side, path, jobs, timeout, test_timeout, key, command=""):
     )
     with open(_result_path(side, path), "w") as f:
         json.dump(result, f, indent=0, sort_keys=True)
+    archive_result(side, path, result)
     return result
 
 
@@ -789,6 +820,12 @@ def build_report(files, command, keys=None):
 
 
 def cmd_report(files, command, path, keys=None):
+    keys = _current_keys() if keys is None else keys
+    for f in files:  # results of an earlier run that is still current
+        for side in SIDES:
+            res = load_result(side, f)
+            if res and keys.get(side) and res.get("key") == keys[side]:
+                archive_result(side, f, res)
     text = build_report(files, command, keys)
     notes = NOTES_MARK + "\n"
     if os.path.isfile(path):

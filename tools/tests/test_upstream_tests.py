@@ -5,6 +5,7 @@ file, and the report lists every test whose outcome differs."""
 import gc
 import json
 import os
+import shutil
 import signal
 import sys
 import time
@@ -69,6 +70,14 @@ EXPECTED = {
     "test_outcomes.py::test_param[1]": "passed",
     "test_outcomes.py::test_param[2]": "failed",
 }
+
+
+@pytest.fixture(autouse=True)
+def archive(tmp_path, monkeypatch):
+    """Results are archived under the test's tmp_path, never in benchmarks/."""
+    path = tmp_path / "archive"
+    monkeypatch.setattr(upstream_tests, "ARCHIVE", str(path))
+    return path
 
 
 @pytest.fixture
@@ -220,6 +229,51 @@ def test_report_skips_tests_an_incomplete_run_did_not_reach(tmp_path, monkeypatc
     assert "| `t1` | passed | failed | boom |" in text
     assert "`t2`" not in text
     assert "test/test_a.py (fork: interrupted)" in text
+
+
+def test_finished_results_are_archived_and_read_back(tmp_path, monkeypatch, archive):
+    results = tmp_path / "results"
+    monkeypatch.setattr(upstream_tests, "RESULTS", str(results))
+    paths = ["test/test_a.py", "test/test_b.py"]
+    monkeypatch.setattr(upstream_tests, "upstream_files", lambda: paths)
+    tests = {paths[0] + "::t1": ["passed", ""]}
+    for side in upstream_tests.SIDES:
+        write_result(side, paths[0], tests, key="k-" + side)
+        status = "interrupted" if side == "fork" else "complete"
+        write_result(side, paths[1], tests, key="k-" + side, status=status)
+    keys = {"pristine": "k-pristine", "fork": "old"}
+    out = str(tmp_path / "REPORT.md")
+    upstream_tests.cmd_report(paths, "make test-upstream", out, keys)
+    # the current finished results only: not the stale fork side, not a resumable run
+    assert sorted(p.name for p in archive.rglob("*.gz")) == [
+        "test__test_a.py.json.gz",
+        "test__test_b.py.json.gz",
+    ]
+    assert {p.parent.name for p in archive.rglob("*.gz")} == {"pristine"}
+    keys["fork"] = "k-fork"
+    upstream_tests.cmd_report(paths, "make test-upstream", out, keys)
+    saved = {p: p.read_bytes() for p in archive.rglob("*.gz")}
+    assert len(saved) == 3  # test_b's interrupted fork run stays out
+    upstream_tests.cmd_report(paths, "make test-upstream", out, keys)
+    assert {p: p.read_bytes() for p in archive.rglob("*.gz")} == saved
+    # a new checkout has no results of its own: it reads the archived ones
+    local = upstream_tests.load_result("pristine", paths[0])
+    shutil.rmtree(results)
+    assert upstream_tests.load_result("pristine", paths[0]) == local
+    assert upstream_tests.load_result("fork", paths[1]) is None
+    text = upstream_tests.build_report(paths, "make test-upstream", keys)
+    assert "| `test/test_a.py` | 1/0/0 | 1/0/0 | 0 |" in text
+    # of a local and an archived result, the one that finished last counts
+    for finished, expected in (("2026-12-02", "failed"), ("2026-11-30", "passed")):
+        write_result(
+            "pristine",
+            paths[0],
+            {paths[0] + "::t1": ["failed", "boom"]},
+            key="k-pristine",
+            finished=finished + "T00:00:00+00:00",
+        )
+        res = upstream_tests.load_result("pristine", paths[0])
+        assert res["tests"][paths[0] + "::t1"][0] == expected
 
 
 def test_each_outcome_written_once_under_xdist(suite):
