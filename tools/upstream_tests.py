@@ -261,12 +261,17 @@ def side_key(side):
 # --------------------------------------------------------------------------- run
 
 
+def _flat(path):
+    """A test file's path as one file name (its results and logs)."""
+    return path.replace("/", "__")
+
+
 def _result_path(side, path):
-    return os.path.join(RESULTS, side, path.replace("/", "__") + ".json")
+    return os.path.join(RESULTS, side, _flat(path) + ".json")
 
 
 def _archive_path(side, path):
-    return os.path.join(ARCHIVE, side, path.replace("/", "__") + ".json.gz")
+    return os.path.join(ARCHIVE, side, _flat(path) + ".json.gz")
 
 
 def load_result(side, path):
@@ -503,7 +508,7 @@ def run_file(side, path, jobs, timeout, test_timeout, key, command=""):
         cwd, cfg = fork.ROOT, os.path.join(fork.TREE, "pyproject.toml")
     else:
         cwd, cfg = PRISTINE_SRC, os.path.join(PRISTINE_SRC, "pyproject.toml")
-    stem = os.path.join(LOGS, side, path.replace("/", "__"))
+    stem = os.path.join(LOGS, side, _flat(path))
     before = load_result(side, path)
     result = run_pytest(
         _py(side), cwd, cfg, path, jobs, timeout, test_timeout, stem, key=key
@@ -557,7 +562,7 @@ def cmd_run(files, sides, jobs, timeout, test_timeout, force, command=""):
                 _log("{:8} {}: kept, {}".format(side, path, _summary(old)))
                 continue
             if force:  # from the start, not from an earlier run's outcomes
-                stem = os.path.join(LOGS, side, path.replace("/", "__"))
+                stem = os.path.join(LOGS, side, _flat(path))
                 if os.path.exists(stem + ".part-key"):
                     os.remove(stem + ".part-key")
             _log("{:8} {}: running ...".format(side, path))
