@@ -14,8 +14,9 @@ installed from ``pip freeze`` of the fork one), with what upstream's tests impor
 (the ``[upstream]`` extra). Each file runs under a per-file timeout (and a per-test
 one, pytest-timeout), its outcomes streamed to disk test by test, so a file that
 hangs or crashes costs only itself. Results are kept per file and side in
-``.test-upstream/results`` with a key of what they ran on: a new run skips what
-is still valid (FILES= splits the work), ``--force`` runs again. A file that timed
+``.test-upstream/results`` with a key of what they ran on (the packages and, for
+the fork, tree/ but the series' own test files, which this suite never runs): a
+new run skips what is still valid (FILES= splits the work), ``--force`` runs again. A file that timed
 out or was stopped (SIGTERM or Ctrl-C to this runner, which ends pytest and its
 workers) is resumed by the next run: its tests with an outcome are not run again,
 so test_distributions.py (hours) can be done in several runs.
@@ -202,7 +203,11 @@ def _tree_git(*args):
 def upstream_files():
     """Upstream's test files: those of the base commit of tree/."""
     names = _tree_git("ls-tree", "-r", "--name-only", fork.BASE_TAG, "test/").split()
-    return sorted(n for n in names if re.fullmatch(r"(.*/)?test_[^/]*\.py", n))
+    return sorted(n for n in names if _is_test_file(n))
+
+
+def _is_test_file(name):
+    return re.fullmatch(r"(.*/)?test_[^/]*\.py", name) is not None
 
 
 def select(args):
@@ -248,14 +253,40 @@ def ensure_pristine_src():
         f.write(key + "\n")
 
 
+def _series_tests(rev):
+    """The test files that the series adds: upstream's suite never runs them."""
+    upstream = set(upstream_files())
+    names = _tree_git("ls-tree", "-r", "-z", "--name-only", rev, "test/").split("\0")
+    return [n for n in names if _is_test_file(n) and n not in upstream]
+
+
+def fork_source_key(rev="HEAD"):
+    """The fork's sources at ``rev`` of tree/ (for HEAD with the work tree's
+    changes and new files), all but the series' own test files: a change to a
+    patch's tests keeps the results, a change to numpyro/ or to an upstream test
+    does not."""
+    own = set(_series_tests(rev))
+    listing = _tree_git("ls-tree", "-r", "-z", rev).split("\0")
+    kept = [e for e in listing if e and e.split("\t", 1)[1] not in own]
+    dirty = []
+    if rev == "HEAD":
+        spec = [":(exclude){}".format(n) for n in sorted(own)]
+        diff = _tree_git("diff", "HEAD", "--binary", "--", ".", *spec)
+        dirty += [diff] if diff else []
+        new = _tree_git("ls-files", "-z", "--others", "--exclude-standard")
+        for name in sorted(new.split("\0")):
+            if name and not (_is_test_file(name) and name.startswith("test/")):
+                with open(os.path.join(fork.TREE, name), "rb") as f:
+                    dirty += [name, f.read()]
+    return _digest("\n".join(kept), *dirty)
+
+
 def side_key(side):
     """What a side's results depend on, besides the test file itself."""
     if side == "pristine":
         base = _tree_git("rev-parse", fork.BASE_TAG).strip()
         return _digest(side, base, _stamp(side, ".packages"))
-    head = _tree_git("rev-parse", "HEAD^{tree}").strip()
-    dirty = fork.git(fork.TREE, "diff", "HEAD", "--binary").stdout
-    return _digest(side, head, dirty, _stamp(side, ".packages"))
+    return _digest(side, fork_source_key(), _stamp(side, ".packages"))
 
 
 # --------------------------------------------------------------------------- run

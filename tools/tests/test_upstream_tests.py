@@ -404,3 +404,45 @@ def test_resumed_run_with_nothing_left_is_complete(suite):
     assert res["status"] == "complete" and res["rc"] == 5 and res["resumed"] == 3
     assert not (suite / "ran.txt").exists()
     assert len(res["tests"]) == 3
+
+
+def test_fork_key_ignores_only_the_series_own_tests(tmp_path, monkeypatch):
+    tree = tmp_path / "tree"
+    monkeypatch.setattr(upstream_tests.fork, "TREE", str(tree))
+
+    def git(*args):
+        upstream_tests.fork.git(str(tree), *args)
+
+    def commit(path, text):
+        (tree / path).parent.mkdir(parents=True, exist_ok=True)
+        (tree / path).write_text(text)
+        git("add", path)
+        git("commit", "-q", "-m", path)
+
+    tree.mkdir()
+    git("init", "-q")
+    git("config", "user.email", "t@t")
+    git("config", "user.name", "t")
+    commit("numpyro/lib.py", "x = 1\n")
+    commit("test/test_upstream.py", "def test_a():\n    pass\n")
+    git("tag", upstream_tests.fork.BASE_TAG)
+    commit("test/test_series.py", "def test_b():\n    pass\n")
+    key = upstream_tests.fork_source_key()
+    # a patch's own test changes (committed or not): the results stay valid
+    (tree / "test/test_series.py").write_text("def test_b():\n    assert 1\n")
+    assert upstream_tests.fork_source_key() == key
+    commit("test/test_series.py", "def test_b():\n    assert 1\n")
+    assert upstream_tests.fork_source_key() == key
+    commit("test/test_new_series.py", "def test_c():\n    pass\n")
+    assert upstream_tests.fork_source_key() == key
+    # the library, an upstream test or a helper that tests import: they do not
+    for path in ("numpyro/lib.py", "test/test_upstream.py", "test/helpers.py"):
+        (tree / path).write_text("changed = 1\n")
+        assert upstream_tests.fork_source_key() != key, path
+        git("add", path)
+        git("commit", "-q", "-m", path)
+        assert upstream_tests.fork_source_key() != key, path
+        assert (
+            upstream_tests.fork_source_key("HEAD~1") != upstream_tests.fork_source_key()
+        )
+        key = upstream_tests.fork_source_key()
