@@ -5,12 +5,13 @@ families (no 0.22.0 side for these: 0.22.0 has no icdf for them).
 For Beta(a, b) with a and b from 0.05 to 1e6, ``icdf`` on 501 probabilities in
 [1e-6, 1 - 1e-6] (float32) or [1e-12, 1 - 1e-12] (float64) against SciPy's
 ``ppf`` (where SciPy's own cdf gives q back): the largest relative error, and
-the largest error in standard deviations. For Poisson, Binomial(n, 0.3) and GammaPoisson(c, 0.01) with growing parameters,
-``icdf`` on 2001 probabilities evenly spaced in [1e-6, 1 - 1e-6], in float32 and
-float64, against SciPy's ``ppf``: the largest difference, in counts and in
-standard deviations, and the fraction of quantiles that differ. Also the largest
-absolute error of the distribution's ``cdf`` (0.22.0's) within three standard
-deviations of the mean (and at least 0), which the float32 quantiles follow. Then two float64
+the largest error in standard deviations. For Poisson, Binomial(n, 0.3) and
+GammaPoisson(c, 0.01) with growing parameters, ``icdf`` on 2001 probabilities
+evenly spaced in [1e-6, 1 - 1e-6], in float32 and float64, against SciPy's
+``ppf``: the largest difference, in counts and in standard deviations, and the
+fraction of quantiles that differ; also the largest absolute error of the
+distribution's ``cdf`` (0.22.0's for Poisson and GammaPoisson, 0007's for
+Binomial) within three standard deviations of the mean (and at least 0). Then two float64
 quantiles far in an upper tail against mpmath, where SciPy's ``ppf`` is off
 (mpmath needed; skipped without it).
 
@@ -19,10 +20,11 @@ Run: ``python benchmarks/accuracy_icdf.py`` (about a minute).
 
 import os
 
-import jax
-import jax.numpy as jnp
 import numpy as np
 from scipy import stats
+
+import jax
+import jax.numpy as jnp
 
 import numpyro
 import numpyro.distributions as dist

@@ -18,8 +18,9 @@ hangs or crashes costs only itself. Results are kept per file and side in
 the fork, tree/ but the series' own test files, which this suite never runs): a
 new run skips what is still valid (FILES= splits the work), ``--force`` runs again. A file that timed
 out or was stopped (SIGTERM or Ctrl-C to this runner, which ends pytest and its
-workers) is resumed by the next run: its tests with an outcome are not run again,
-so test_distributions.py (hours) can be done in several runs.
+workers) is resumed by the next run, also in another checkout (from its result
+archived in benchmarks/upstream-results): its tests with an outcome are not run
+again, so test_distributions.py (hours) can be done in several runs.
 
     python tools/upstream_tests.py venvs
     python tools/upstream_tests.py run [--sides pristine,fork] [--jobs 2]
@@ -49,9 +50,10 @@ import fork
 WORK = os.path.join(fork.ROOT, ".test-upstream")
 RESULTS = os.path.join(WORK, "results")
 LOGS = os.path.join(WORK, "logs")
-# finished results, committed: a new checkout (a later session, another machine)
-# with the same packages keeps them instead of running for hours again. A result
-# counts only where its key is the current one, so an outdated file does no harm.
+# results, committed: a new checkout (a later session, another machine) with the
+# same packages keeps them instead of running for hours again, and resumes a run
+# that was stopped. A result counts only where its key is the current one, so an
+# outdated file does no harm.
 ARCHIVE = os.path.join(fork.ROOT, "benchmarks", "upstream-results")
 PRISTINE_SRC = os.path.join(WORK, "pristine-src")
 VENVS = {
@@ -322,10 +324,9 @@ def load_result(side, path):
 
 
 def archive_result(side, path, result):
-    """Keep a finished result in ``ARCHIVE`` (byte-identical for the same result,
-    so that rewriting it changes nothing in git)."""
-    if result.get("status") in RESUMABLE:
-        return
+    """Keep a result in ``ARCHIVE`` (byte-identical for the same result, so that
+    rewriting it changes nothing in git), also that of a run that timed out or
+    was stopped: a later checkout resumes it (see ``resume_records``)."""
     name = _archive_path(side, path)
     os.makedirs(os.path.dirname(name), exist_ok=True)
     data = json.dumps(result, indent=0, sort_keys=True).encode()
@@ -356,6 +357,36 @@ def combine(records):
         elif when == "call" and prev is None:
             tests[tid] = ("xpassed" if r.get("xfail") else "passed", "")
     return tests
+
+
+def resume_records(result):
+    """Phase records whose ``combine`` is the outcomes of ``result``: what a
+    resumed run starts from where the run it resumes left no records (another
+    checkout, which has only its archived result). Collection errors are left
+    out: they are collected again."""
+    records = []
+    durations = result.get("durations", {})
+    for tid, (outcome, message) in sorted(result["tests"].items()):
+        if "::" not in tid:
+            continue
+        r = {"id": tid, "when": "call", "outcome": outcome}
+        if outcome == "passed":
+            r["seconds"] = durations.get(tid, 0.0)
+        elif outcome == "failed":
+            r["message"] = message
+        elif outcome == "error":
+            when, _, text = message.partition(": ")
+            r.update(when=when, outcome="failed", message=text)
+        elif outcome == "skipped":
+            r.update(when="setup", message=message)
+        elif outcome == "xfailed":
+            r.update(outcome="skipped", xfail=True, message=message)
+        elif outcome == "xpassed":
+            r.update(outcome="failed" if message else "passed", xfail=True)
+            if message:
+                r["message"] = message
+        records.append(r)
+    return records
 
 
 class Interrupted(Exception):
@@ -581,6 +612,23 @@ def _summary(result):
     )
 
 
+def _has_part(stem, key):
+    """Whether ``stem`` has the outcomes of a stopped run with ``key``."""
+    try:
+        with open(stem + ".part-key") as f:
+            return f.read().strip() == key
+    except OSError:
+        return False
+
+
+def _seed_part(stem, key, records):
+    os.makedirs(os.path.dirname(stem), exist_ok=True)
+    with open(stem + ".jsonl.part", "w") as f:
+        f.writelines(json.dumps(r) + "\n" for r in records)
+    with open(stem + ".part-key", "w") as f:
+        f.write(key + "\n")
+
+
 def cmd_run(files, sides, jobs, timeout, test_timeout, force, command=""):
     ensure_venvs()
     ensure_pristine_src()
@@ -592,10 +640,13 @@ def cmd_run(files, sides, jobs, timeout, test_timeout, force, command=""):
             if valid and not force and old["status"] not in RESUMABLE:
                 _log("{:8} {}: kept, {}".format(side, path, _summary(old)))
                 continue
+            stem = os.path.join(LOGS, side, _flat(path))
             if force:  # from the start, not from an earlier run's outcomes
-                stem = os.path.join(LOGS, side, _flat(path))
                 if os.path.exists(stem + ".part-key"):
                     os.remove(stem + ".part-key")
+            elif valid and not _has_part(stem, keys[side]):
+                # a stopped run of another checkout (its archived result)
+                _seed_part(stem, keys[side], resume_records(old))
             _log("{:8} {}: running ...".format(side, path))
             res = run_file(side, path, jobs, timeout, test_timeout, keys[side], command)
             _log("{:8} {}: {}".format(side, path, _summary(res)))

@@ -120,6 +120,32 @@ def test_outcomes_of_every_kind(suite, jobs):
     assert "fixture broke" in res["tests"]["test_outcomes.py::test_error"][1]
     assert res["cpu_seconds"] > 0
     assert set(res["durations"]) >= {"test_outcomes.py::test_pass"}
+    # what a run resumed from this result (in another checkout) starts from
+    tests = upstream_tests.combine(upstream_tests.resume_records(res))
+    assert tests == res["tests"]
+
+
+def test_stopped_run_of_another_checkout_is_resumed(suite, tmp_path, monkeypatch):
+    # the archived result of a run that timed out (json, as archived): another
+    # checkout, without its records, runs only the tests that have no outcome
+    (suite / "test_resume.py").write_text(RESUME)
+    (suite / "hang").write_text("")
+    res = run(suite, "test_resume.py", 0, timeout=10, key="k1")
+    assert res["status"] == "timeout"
+    archived = json.loads(json.dumps(res))
+    stem = str(suite / "test_resume")
+    for ext in (".jsonl.part", ".part-key"):
+        os.remove(stem + ext)
+    assert not upstream_tests._has_part(stem, "k1")
+    upstream_tests._seed_part(stem, "k1", upstream_tests.resume_records(archived))
+    assert upstream_tests._has_part(stem, "k1")
+    assert not upstream_tests._has_part(stem, "k2")
+    (suite / "hang").unlink()
+    (suite / "ran.txt").write_text("")
+    res = run(suite, "test_resume.py", 0, key="k1")
+    assert res["status"] == "complete" and res["resumed"] == 1
+    assert (suite / "ran.txt").read_text().split() == ["second", "third"]
+    assert len(res["tests"]) == 3
 
 
 def test_hanging_file_keeps_what_ran(suite):
@@ -244,7 +270,7 @@ def test_finished_results_are_archived_and_read_back(tmp_path, monkeypatch, arch
     keys = {"pristine": "k-pristine", "fork": "old"}
     out = str(tmp_path / "REPORT.md")
     upstream_tests.cmd_report(paths, "make test-upstream", out, keys)
-    # the current finished results only: not the stale fork side, not a resumable run
+    # the current results only, not the stale fork side
     assert sorted(p.name for p in archive.rglob("*.gz")) == [
         "test__test_a.py.json.gz",
         "test__test_b.py.json.gz",
@@ -253,14 +279,14 @@ def test_finished_results_are_archived_and_read_back(tmp_path, monkeypatch, arch
     keys["fork"] = "k-fork"
     upstream_tests.cmd_report(paths, "make test-upstream", out, keys)
     saved = {p: p.read_bytes() for p in archive.rglob("*.gz")}
-    assert len(saved) == 3  # test_b's interrupted fork run stays out
+    assert len(saved) == 4  # test_b's interrupted fork run too: it is resumed
     upstream_tests.cmd_report(paths, "make test-upstream", out, keys)
     assert {p: p.read_bytes() for p in archive.rglob("*.gz")} == saved
     # a new checkout has no results of its own: it reads the archived ones
     local = upstream_tests.load_result("pristine", paths[0])
     shutil.rmtree(results)
     assert upstream_tests.load_result("pristine", paths[0]) == local
-    assert upstream_tests.load_result("fork", paths[1]) is None
+    assert upstream_tests.load_result("fork", paths[1])["status"] == "interrupted"
     text = upstream_tests.build_report(paths, "make test-upstream", keys)
     assert "| `test/test_a.py` | 1/0/0 | 1/0/0 | 0 |" in text
     # of a local and an archived result, the one that finished last counts
