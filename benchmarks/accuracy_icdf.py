@@ -2,7 +2,7 @@
 """Accuracy of patch 0007's quantiles for large parameters: Beta, and the discrete
 families (no 0.22.0 side for these: 0.22.0 has no icdf for them).
 
-For Beta(a, b) with a and b from 0.05 to 1e6, ``icdf`` on 501 probabilities in
+For Beta(a, b) with a and b from 0.05 to 1e6 (also lopsided), ``icdf`` on 501 probabilities in
 [1e-6, 1 - 1e-6] (float32) or [1e-12, 1 - 1e-12] (float64) against SciPy's
 ``ppf`` (where SciPy's own cdf gives q back): the largest relative error, and
 the largest error in standard deviations. For Poisson, Binomial(n, 0.3) and
@@ -71,7 +71,7 @@ def row(name, make, x64):
 BETA = (
     [(0.05, 0.05), (0.5, 3.0), (2.0, 5.0), (20.0, 2.0), (200.0, 300.0)]
     + [(a, a) for a in (1e4, 1e5, 1e6)]
-    + [(7e5, 3e5)]
+    + [(7e5, 3e5), (1e6, 200.0), (20.0, 1e4), (8.0, 1e6), (0.5, 1e6)]
 )
 
 
