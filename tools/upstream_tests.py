@@ -16,8 +16,8 @@ one, pytest-timeout), its outcomes streamed to disk test by test, so a file that
 hangs or crashes costs only itself. Results are kept per file and side in
 ``.test-upstream/results`` with a key of what they ran on (the packages and, for
 the fork, tree/ but the series' own test files, which this suite never runs): a
-new run skips what is still valid (FILES= splits the work), ``--force`` runs again. A file that timed
-out or was stopped (SIGTERM or Ctrl-C to this runner, which ends pytest and its
+new run skips what is still valid (FILES= splits the work), ``--force`` runs
+again. A file that timed out or was stopped (SIGTERM or Ctrl-C to this runner, which ends pytest and its
 workers) is resumed by the next run, also in another checkout (from its result
 archived in benchmarks/upstream-results): its tests with an outcome are not run
 again, so test_distributions.py (hours) can be done in several runs.
@@ -303,6 +303,11 @@ def _result_path(side, path):
     return os.path.join(RESULTS, side, _flat(path) + ".json")
 
 
+def _log_stem(side, path):
+    """Where a run of ``path`` on ``side`` keeps its log and its outcomes so far."""
+    return os.path.join(LOGS, side, _flat(path))
+
+
 def _archive_path(side, path):
     return os.path.join(ARCHIVE, side, _flat(path) + ".json.gz")
 
@@ -469,11 +474,7 @@ def run_pytest(
     plugin), so a file of hours is done in several runs."""
     part, log, keyfile = stem + ".jsonl.part", stem + ".log", stem + ".part-key"
     done_file = stem + ".done.json"
-    previous = []
-    if key is not None and os.path.exists(keyfile):
-        with open(keyfile) as f:
-            if f.read().strip() == key:
-                previous = _read_records(part)
+    previous = _read_records(part) if key is not None and _has_part(stem, key) else []
     if previous:
         with open(part, "rb+") as f:  # a line cut by a kill ends where it was cut
             f.seek(-1, os.SEEK_END)
@@ -570,7 +571,7 @@ def run_file(side, path, jobs, timeout, test_timeout, key, command=""):
         cwd, cfg = fork.ROOT, os.path.join(fork.TREE, "pyproject.toml")
     else:
         cwd, cfg = PRISTINE_SRC, os.path.join(PRISTINE_SRC, "pyproject.toml")
-    stem = os.path.join(LOGS, side, _flat(path))
+    stem = _log_stem(side, path)
     before = load_result(side, path)
     result = run_pytest(
         _py(side), cwd, cfg, path, jobs, timeout, test_timeout, stem, key=key
@@ -640,7 +641,7 @@ def cmd_run(files, sides, jobs, timeout, test_timeout, force, command=""):
             if valid and not force and old["status"] not in RESUMABLE:
                 _log("{:8} {}: kept, {}".format(side, path, _summary(old)))
                 continue
-            stem = os.path.join(LOGS, side, _flat(path))
+            stem = _log_stem(side, path)
             if force:  # from the start, not from an earlier run's outcomes
                 if os.path.exists(stem + ".part-key"):
                     os.remove(stem + ".part-key")
