@@ -11,9 +11,9 @@ evenly spaced in [1e-6, 1 - 1e-6], in float32 and float64, against SciPy's
 ``ppf``: the largest difference, in counts and in standard deviations, and the
 fraction of quantiles that differ; also the largest absolute error of the
 distribution's ``cdf`` (0.22.0's for Poisson and GammaPoisson, 0007's for
-Binomial) within three standard deviations of the mean (and at least 0). Then two float64
-quantiles far in an upper tail against mpmath, where SciPy's ``ppf`` is off
-(mpmath needed; skipped without it).
+Binomial) within three standard deviations of the mean (and at least 0). Then float64
+quantiles against mpmath where SciPy's ``ppf`` is off: two far in an upper tail,
+and Beta(8, 1e6) at five q (mpmath needed; skipped without it).
 
 Run: ``python benchmarks/accuracy_icdf.py`` (about a minute).
 """
@@ -126,6 +126,26 @@ def far_tails():
             f"| GammaPoisson(0.5, 1e-6) | 1 - 1e-12 | {k:.0f} | {exact:.0f} "
             f"| {stats.nbinom(0.5, 1e-6 / (1 + 1e-6)).ppf(q):.0f} |"
         )
+        # Beta(8, 1e6): the root of I_x = q (or of 1 - I_x = 1 - q above the
+        # median) from SciPy's ppf, which is off by up to 8e-12 relative there
+        for q in (1e-12, 0.5, 0.7, 0.9, 1 - 1e-12):
+            x = float(dist.Beta(8.0, 1e6).icdf(q))
+            start = stats.beta(8.0, 1e6).ppf(q)
+            lower = q <= 0.5
+            target = mpmath.mpf(q) if lower else 1 - mpmath.mpf(q)
+            exact = mpmath.findroot(
+                lambda t: (
+                    mpmath.betainc(
+                        8, 1e6, *((0, t) if lower else (t, 1)), regularized=True
+                    )
+                    - target
+                ),
+                mpmath.mpf(start),
+            )
+            print(
+                f"| Beta(8, 1e6) | {q:.12g} | {x:.16g} | {float(exact):.16g} "
+                f"| {start:.16g} |"
+            )
 
 
 def _smallest(reached, k):
