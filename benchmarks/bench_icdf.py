@@ -27,6 +27,13 @@ Run: ``.venv/bin/python benchmarks/bench_icdf.py`` (the fork and 0.22.0 run
 alternately, 2 rounds (``BENCH_ICDF_ROUNDS``), one XLA thread; the best time of
 each is kept). ``BENCH_ICDF_CASES=VonMises,Beta`` measures only the cases whose
 names start with one of these (and the Normal, the reference).
+
+``BENCH_ICDF_SCIPY=1``: instead, SciPy's ``ppf`` of the same cases (float64, one
+thread, numpy arrays of ``N`` probabilities) and its time over SciPy's
+``norm.ppf``, the reference that the last column of the fork's tables is for the
+fork: what a compiled library (Boost's inversions behind ``scipy.special``) pays
+for an inversion over a closed form. SciPy's generic ``vonmises.ppf`` (a root
+finder per point) is timed on 200 points and scaled to ``N``.
 """
 
 import os
@@ -134,6 +141,70 @@ def worker(label):
     return results
 
 
+def scipy_reference():
+    from scipy import special, stats
+
+    rng = np.random.default_rng(0)
+    q = rng.uniform(0.001, 0.999, N)
+    frozen = {
+        "Normal(0, 1)": stats.norm(0, 1),
+        "Weibull(2, 1.5)": stats.weibull_min(1.5, scale=2),
+        "Beta(2, 5)": stats.beta(2, 5),
+        "Beta(0.5, 0.5)": stats.beta(0.5, 0.5),
+        "Beta(200, 300)": stats.beta(200, 300),
+        "VonMises(1, 2)": stats.vonmises(2, loc=1),
+        "VonMises(3, 100)": stats.vonmises(100, loc=3),
+        "DiscreteUniform(0, 5)": stats.randint(0, 6),
+        "Poisson(3)": stats.poisson(3),
+        "Poisson(250)": stats.poisson(250),
+        "Binomial(20, 0.3)": stats.binom(20, 0.3),
+        # (rate 0.5: failures before the 2nd success of probability 1/3)
+        "GammaPoisson(2, 0.5)": stats.nbinom(2, 1 / 3),
+        # (NumPyro's Geometric counts the failures, from 0)
+        "Geometric(0.3)": stats.geom(0.3, loc=-1),
+        "BetaBinomial(2, 3, 30)": stats.betabinom(30, 2, 3),
+    }
+    # the special functions under stats.norm.ppf and stats.beta.ppf, without
+    # the argument handling of scipy.stats (about 35 ns per point)
+    functions = {
+        "ndtri": special.ndtri,
+        "betaincinv(2, 5)": lambda q: special.betaincinv(2.0, 5.0, q),
+        "betaincinv(0.5, 0.5)": lambda q: special.betaincinv(0.5, 0.5, q),
+        "betaincinv(200, 300)": lambda q: special.betaincinv(200.0, 300.0, q),
+    }
+
+    def best(f, points):
+        t = np.inf
+        for _ in range(REPEAT):
+            start = time.perf_counter()
+            f(points)
+            t = min(t, time.perf_counter() - start)
+        return t * len(q) / len(points)
+
+    times = {
+        name: best(d.ppf, q[:200] if name.startswith("VonMises") else q)
+        for name, d in frozen.items()
+    }
+    times.update((name, best(f, q)) for name, f in functions.items())
+
+    def rows(names, reference):
+        return [
+            [name, common.fmt_time(times[name]), f"{times[name] / reference:.1f}"]
+            for name in names
+        ]
+
+    common.print_table(
+        f"SciPy ppf, float64, {N} points, and its time over SciPy's norm.ppf",
+        ["case", "SciPy ppf", "ppf / norm.ppf"],
+        rows([n for n in CASES if n in frozen], times["Normal(0, 1)"]),
+    )
+    common.print_table(
+        f"scipy.special, float64, {N} points, and its time over ndtri",
+        ["function", "time", "time / ndtri"],
+        rows(functions, times["ndtri"]),
+    )
+
+
 def report(script):
     # single-threaded XLA, and the two versions run alternately several times, so
     # that the load of a shared machine disturbs both alike
@@ -178,4 +249,7 @@ def report(script):
 
 
 if __name__ == "__main__":
-    common.main(worker, report)
+    if os.environ.get("BENCH_ICDF_SCIPY"):
+        scipy_reference()
+    else:
+        common.main(worker, report)
