@@ -174,12 +174,7 @@ def scipy_reference():
     }
 
     def best(f, points):
-        t = np.inf
-        for _ in range(REPEAT):
-            start = time.perf_counter()
-            f(points)
-            t = min(t, time.perf_counter() - start)
-        return t * len(q) / len(points)
+        return common.best_time(f, points, repeat=REPEAT) * len(q) / len(points)
 
     times = {
         name: best(d.ppf, q[:200] if name.startswith("VonMises") else q)
