@@ -9,9 +9,11 @@ the largest error in standard deviations. For Poisson, Binomial(n, 0.3) and
 GammaPoisson(c, 0.01) with growing parameters, ``icdf`` on 2001 probabilities
 evenly spaced in [1e-6, 1 - 1e-6], in float32 and float64, against SciPy's
 ``ppf``: the largest difference, in counts and in standard deviations, and the
-fraction of quantiles that differ; also the largest absolute error of the
-distribution's ``cdf`` (0.22.0's for Poisson and GammaPoisson, 0007's for
-Binomial) within three standard deviations of the mean (and at least 0). Then float64
+fraction of quantiles that differ (Poisson also at rates 1e7 to 1e9, float64 only:
+float32 does not hold such counts); also the largest absolute error of the
+distribution's ``cdf`` (0007's: it changes Poisson's for counts from 1e6 (float64)
+or 500 (float32), and GammaPoisson's) within three standard deviations of the mean
+(and at least 0). Then float64
 quantiles against mpmath where SciPy's ``ppf`` is off: two far in an upper tail,
 and Beta(8, 1e6) at five q (mpmath needed; skipped without it).
 
@@ -49,6 +51,10 @@ CASES = (
         for c in (1.0, 100.0, 1e4)
     ]
 )
+X64_CASES = [
+    (f"Poisson({r:g})", lambda r=r: (dist.Poisson(r), stats.poisson(r)))
+    for r in (1e7, 1e8, 1e9)
+]
 
 
 def row(name, make, x64):
@@ -178,6 +184,6 @@ if __name__ == "__main__":
     )
     print("|---|---|---|---|---|---|")
     for x64 in (False, True):
-        for name, make in CASES:
+        for name, make in CASES + (X64_CASES if x64 else []):
             print(row(name, make, x64))
     far_tails()

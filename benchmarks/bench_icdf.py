@@ -34,6 +34,12 @@ thread, numpy arrays of ``N`` probabilities) and its time over SciPy's
 fork: what a compiled library (Boost's inversions behind ``scipy.special``) pays
 for an inversion over a closed form. SciPy's generic ``vonmises.ppf`` (a root
 finder per point) is timed on 200 points and scaled to ``N``.
+
+``BENCH_ICDF_CDF=1``: the same measurements of ``cdf`` instead of ``icdf``, for the
+cases whose cdf the fork changes (Weibull; Poisson, Temme's expansion for large
+counts; GammaPoisson, from the log incomplete beta function) or adds, at SciPy's
+quantiles of the same probabilities (``grad``: in the parameters, discrete cases
+included).
 """
 
 import os
@@ -72,6 +78,21 @@ CASES = {
     "BetaBinomial(2, 3, 30)": ("betabinomial", (2.0, 3.0), False),
 }
 MEASUREMENTS = ["jit", "eager", "vmap", "grad", "compile"]
+METHOD = "cdf" if os.environ.get("BENCH_ICDF_CDF") else "icdf"
+# SciPy's distributions, whose quantiles are the points of the cdf cases
+CDF_POINTS = {
+    "Normal(0, 1)": ("norm", ()),
+    "Weibull(2, 1.5)": ("weibull_min", (1.5, 0, 2)),
+    "Kumaraswamy(2, 3)": ("beta", (2, 3)),
+    "VonMises(1, 2)": ("vonmises", (2, 1)),
+    "Poisson(3)": ("poisson", (3,)),
+    "Poisson(250)": ("poisson", (250,)),
+    "Binomial(20, 0.3)": ("binom", (20, 0.3)),
+    "GammaPoisson(2, 0.5)": ("nbinom", (2, 1 / 3)),
+    "Geometric(0.3)": ("geom", (0.3, -1)),
+}
+if METHOD == "cdf":
+    CASES = {name: case for name, case in CASES.items() if name in CDF_POINTS}
 if os.environ.get("BENCH_ICDF_CASES"):
     _prefixes = tuple(os.environ["BENCH_ICDF_CASES"].split(",")) + ("Normal(0, 1)",)
     CASES = {name: case for name, case in CASES.items() if name.startswith(_prefixes)}
@@ -116,9 +137,15 @@ def worker(label):
         if kind == "DiscreteUniform":
             params = tuple(p.astype(int) for p in params)
         q_case = q[: N // 3 * 3].reshape(-1, 3) if kind == "vector" else q
+        if METHOD == "cdf":
+            from scipy import stats
+
+            family, args = CDF_POINTS[name]
+            q_case = jnp.asarray(getattr(stats, family)(*args).ppf(np.asarray(q)), dtype)
+            continuous = True
 
         def icdf(params, q, kind=kind):
-            return make(kind, params).icdf(q)
+            return getattr(make(kind, params), METHOD)(q)
 
         r = {}
         try:
@@ -228,8 +255,8 @@ def report(script):
             cells.append("{:.1f}".format(f["jit"] / reference["jit"]))
             rows.append([name] + cells)
         common.print_table(
-            "icdf, {}, {} points: fork / 0.22.0 (fork time / 0.22.0 time), and "
-            "fork jit / fork Normal jit".format(fork["dtype"], N),
+            "{}, {}, {} points: fork / 0.22.0 (fork time / 0.22.0 time), and "
+            "fork jit / fork Normal jit".format(METHOD, fork["dtype"], N),
             [
                 "case",
                 "jit",
