@@ -141,7 +141,9 @@ def worker(label):
             from scipy import stats
 
             family, args = CDF_POINTS[name]
-            q_case = jnp.asarray(getattr(stats, family)(*args).ppf(np.asarray(q)), dtype)
+            q_case = jnp.asarray(
+                getattr(stats, family)(*args).ppf(np.asarray(q)), dtype
+            )
             continuous = True
 
         def icdf(params, q, kind=kind):
