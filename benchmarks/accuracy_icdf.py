@@ -13,9 +13,9 @@ fraction of quantiles that differ (Poisson also at rates 1e7 to 1e9, float64 onl
 float32 does not hold such counts); also the largest absolute error of the
 distribution's ``cdf`` (0007's: it changes Poisson's for counts from 1e6 (float64)
 or 500 (float32), and GammaPoisson's) within three standard deviations of the mean
-(and at least 0). Then float64
-quantiles against mpmath where SciPy's ``ppf`` is off: two far in an upper tail,
-and Beta(8, 1e6) at five q (mpmath needed; skipped without it).
+(and at least 0). Then float64 quantiles against mpmath where SciPy's ``ppf`` is
+off: four far in an upper tail (Poisson at rates 1e7 to 1e9, GammaPoisson), and
+Beta(8, 1e6) at five q (mpmath needed; skipped without it).
 
 Run: ``python benchmarks/accuracy_icdf.py`` (about a minute).
 """
@@ -113,16 +113,20 @@ def far_tails():
     print("\n| case | q | fork icdf | exact (mpmath) | SciPy ppf |")
     print("|---|---|---|---|---|")
     with jax.enable_x64():
-        # Poisson(1e8): F(k) = Q(k + 1, rate)
+        # Poisson: F(k) = Q(k + 1, rate)
         q = 1 - 1e-6
-        k = float(dist.Poisson(1e8).icdf(q))
-        exact = _smallest(
-            lambda j: mpmath.gammainc(j + 1, 1e8, mpmath.inf, regularized=True) >= q, k
-        )
-        print(
-            f"| Poisson(1e8) | 1 - 1e-6 | {k:.0f} | {exact:.0f} "
-            f"| {stats.poisson(1e8).ppf(q):.0f} |"
-        )
+        for rate in (1e7, 1e8, 1e9):
+            k = float(dist.Poisson(rate).icdf(q))
+            exact = _smallest(
+                lambda j, rate=rate: (
+                    mpmath.gammainc(j + 1, rate, mpmath.inf, regularized=True) >= q
+                ),
+                k,
+            )
+            print(
+                f"| Poisson({rate:g}) | 1 - 1e-6 | {k:.0f} | {exact:.0f} "
+                f"| {stats.poisson(rate).ppf(q):.0f} |"
+            )
         # GammaPoisson(0.5, 1e-6): S(k) = I_{1-p}(k + 1, c), p = rate / (1 + rate)
         q = 1 - 1e-12
         k = float(dist.GammaPoisson(0.5, 1e-6).icdf(q))
