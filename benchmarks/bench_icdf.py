@@ -146,25 +146,25 @@ def worker(label):
             )
             continuous = True
 
-        def icdf(params, q, kind=kind):
-            return getattr(make(kind, params), METHOD)(q)
+        def evaluate(params, points, kind=kind):
+            return getattr(make(kind, params), METHOD)(points)
 
         r = {}
         try:
-            jax.block_until_ready(icdf(params, q_case[:10]))
+            jax.block_until_ready(evaluate(params, q_case[:10]))
         except (NotImplementedError, AttributeError) as e:
             results[name] = {"error": type(e).__name__}
             continue
-        r["jit"] = common.best_time(jax.jit(icdf), params, q_case, repeat=REPEAT)
-        r["eager"] = common.best_time(icdf, params, q_case[:N_EAGER], repeat=REPEAT)
+        r["jit"] = common.best_time(jax.jit(evaluate), params, q_case, repeat=REPEAT)
+        r["eager"] = common.best_time(evaluate, params, q_case[:N_EAGER], repeat=REPEAT)
         lanes = tuple(jnp.broadcast_to(p, q_case.shape[:1] + p.shape) for p in params)
-        per_lane = jax.jit(jax.vmap(icdf))
+        per_lane = jax.jit(jax.vmap(evaluate))
         r["vmap"] = common.best_time(per_lane, lanes, q_case, repeat=REPEAT)
         start = time.perf_counter()
-        jax.jit(lambda p, q: icdf(p, q)).lower(params, q_case).compile()
+        jax.jit(lambda p, q: evaluate(p, q)).lower(params, q_case).compile()
         r["compile"] = time.perf_counter() - start
         if continuous:
-            loss = jax.jit(jax.grad(lambda p, q: icdf(p, q).sum()))
+            loss = jax.jit(jax.grad(lambda p, q: evaluate(p, q).sum()))
             try:
                 r["grad"] = common.best_time(loss, params, q_case, repeat=REPEAT)
             except ValueError:  # (0.22.0's GammaPoisson.cdf: none in concentration)
